@@ -1,0 +1,82 @@
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# vfio-range: build the module, its tests and demo, and run them in a QEMU
+# guest. The kernel build itself is described by Kbuild.
+#
+#   make run      install what is missing, build, boot the guest, run the demo
+#   make check    install what is missing, build, run every test in the guest
+#   make modules  build the module for KVER (default: the guest kernel)
+#
+# Variables: KVER (kernel release), KDIR (its build tree), VMLINUX (the
+# kernel image whose BTF is the base of vfio.ko's; /sys/kernel/btf/vmlinux
+# on a running host).
+
+TOP := $(abspath $(dir $(firstword $(MAKEFILE_LIST))))
+BUILD := $(TOP)/build
+SETUP := $(TOP)/tools/testing/vm/setup.sh
+VM_RUN := $(TOP)/tools/testing/vm/run.sh
+
+KVER ?= $(shell $(SETUP) --kver 2>/dev/null)
+KDIR ?= /lib/modules/$(KVER)/build
+VMLINUX ?= $(firstword $(wildcard $(BUILD)/vmlinux-$(KVER)) /sys/kernel/btf/vmlinux)
+VFIO_KO ?= $(firstword $(wildcard /lib/modules/$(KVER)/kernel/drivers/vfio/vfio.ko*))
+
+MODDIR := $(BUILD)/$(KVER)
+MODSRC := $(MODDIR)/src
+MODULE := $(MODDIR)/vfio_iommu_range.ko
+TEST_MODULE := $(MODDIR)/vfio_range_test.ko
+MODULE_SOURCES := Kbuild $(shell find drivers include -name '*.[ch]' 2>/dev/null)
+
+SELFTEST_DIR := tools/testing/selftests/vfio_range
+SELFTEST_OUT := $(BUILD)/selftests
+DEMO := $(BUILD)/demo/vfio-range-demo
+
+.PHONY: all modules selftests demo deps run check clean \
+	_run _check
+
+all: modules
+
+deps:
+	@$(SETUP) >/dev/null
+
+# Kbuild writes objects next to the sources, so each kernel gets its own
+# copy of the tree: several kernels can be built side by side.
+$(MODULE): $(MODULE_SOURCES)
+	@test -n "$(KVER)" -a -d "$(KDIR)" || \
+		{ echo "no kernel build tree for KVER='$(KVER)' (KDIR=$(KDIR))" >&2; exit 1; }
+	@mkdir -p $(MODSRC)
+	@cp -a --parents $(MODULE_SOURCES) $(MODSRC)/
+	$(MAKE) -C $(KDIR) M=$(MODSRC) W=1 modules
+	@rm -f $@
+	$(TOP)/tools/build/check-vfio-layout.sh \
+		$(MODSRC)/drivers/vfio_range/module.o $(VFIO_KO) $(VMLINUX)
+	cp $(MODSRC)/vfio_range_test.ko $(TEST_MODULE)
+	cp $(MODSRC)/vfio_iommu_range.ko $@
+
+modules: $(MODULE)
+
+selftests:
+	$(MAKE) -C $(SELFTEST_DIR) OUTPUT=$(SELFTEST_OUT) \
+		KSFT_DIR=$(BUILD)/src-6.1/tools/testing/selftests
+
+demo:
+	$(MAKE) -C tools/demo OUTPUT=$(dir $(DEMO))
+
+# The guest kernel is only known once setup.sh installed it.
+run: deps
+	@$(MAKE) --no-print-directory _run KVER=$$($(SETUP) --kver)
+
+check: deps
+	@$(MAKE) --no-print-directory _check KVER=$$($(SETUP) --kver)
+
+_run: modules demo
+	$(VM_RUN) --kver $(KVER) --out $(BUILD)/vm/run -- \
+		'insmod $(MODULE) && $(DEMO)'
+
+_check: modules selftests
+	@rc=0; $(VM_RUN) --kver $(KVER) --out $(BUILD)/vm/check -- \
+		'tools/testing/run-guest-tests.sh $(MODDIR) $(SELFTEST_OUT)' || rc=$$?; \
+	tools/testing/summarize.sh $(BUILD)/vm/check/output.txt $$rc
+
+clean:
+	rm -rf $(BUILD)/*/src $(BUILD)/selftests $(BUILD)/demo $(BUILD)/vm

@@ -1,0 +1,175 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Event fan-out: every map and unmap, clipped to each client's window and
+ * split the way the client asked, delivered synchronously.
+ *
+ * Delivery holds vrange_iommu.clients_rwsem for reading, so a client being
+ * unregistered waits for the delivery under way and gets nothing after
+ * vfio_range_client_unregister() returns. Callers of vrange_notify() hold
+ * vrange_iommu.op_lock, which orders the events of successive operations.
+ */
+#include <linux/export.h>
+#include <linux/iommu.h>
+#include <linux/module.h>
+#include <linux/vfio_range.h>
+
+#include <vfio_range/core.h>
+#include <vfio_range/range.h>
+
+static bool vrange_client_valid(const struct vfio_range_client *client)
+{
+	const u32 events = VFIO_RANGE_EVENT_MAP | VFIO_RANGE_EVENT_UNMAP;
+
+	return client->notify && client->events &&
+	       !(client->events & ~events) && client->start <= client->last &&
+	       (client->granularity == VFIO_RANGE_GRANULARITY_ARBITRARY ||
+		client->granularity == VFIO_RANGE_GRANULARITY_ALIGNED);
+}
+
+/**
+ * vrange_client_add() - register a client on a container
+ * @iommu: the container; the client takes a reference to it
+ * @client: the client, its public fields filled in
+ *
+ * Return: 0; -EINVAL for a malformed client; -ENOSPC past max_clients;
+ * -ENODEV if the container was released.
+ */
+int vrange_client_add(struct vrange_iommu *iommu,
+		      struct vfio_range_client *client)
+{
+	int rc = 0;
+
+	if (!vrange_client_valid(client))
+		return -EINVAL;
+
+	down_write(&iommu->clients_rwsem);
+	if (iommu->dead)
+		rc = -ENODEV;
+	else if (iommu->nr_clients >= READ_ONCE(vrange_max_clients))
+		rc = -ENOSPC;
+	if (!rc) {
+		refcount_inc(&iommu->users);
+		client->iommu = iommu;
+		list_add_tail(&client->node, &iommu->clients);
+		iommu->nr_clients++;
+	}
+	up_write(&iommu->clients_rwsem);
+	return rc;
+}
+
+/**
+ * vrange_client_remove() - unregister a client
+ * @client: a client added with vrange_client_add()
+ *
+ * Waits for a delivery under way; no event reaches @client afterwards.
+ */
+void vrange_client_remove(struct vfio_range_client *client)
+{
+	struct vrange_iommu *iommu = client->iommu;
+
+	down_write(&iommu->clients_rwsem);
+	list_del(&client->node);
+	iommu->nr_clients--;
+	up_write(&iommu->clients_rwsem);
+
+	client->iommu = NULL;
+	vrange_iommu_put(iommu);
+}
+
+struct vrange_delivery {
+	struct vfio_range_client *client;
+	struct vfio_range_notification n;
+};
+
+static void vrange_deliver_block(u64 start, u64 mask, void *arg)
+{
+	struct vrange_delivery *d = arg;
+
+	d->n.start = start;
+	d->n.last = start | mask;
+	d->n.addr_mask = mask;
+	d->client->notify(d->client, &d->n);
+}
+
+/**
+ * vrange_notify() - tell every interested client of an operation
+ * @iommu: the container; the caller holds its op_lock
+ * @type: VFIO_RANGE_EVENT_MAP or VFIO_RANGE_EVENT_UNMAP
+ * @seq: sequence number of the operation
+ * @start: first IOVA that was mapped or removed
+ * @last: last IOVA, inclusive
+ */
+void vrange_notify(struct vrange_iommu *iommu, u32 type, u64 seq, u64 start,
+		   u64 last)
+{
+	struct vfio_range_client *client;
+
+	lockdep_assert_held(&iommu->op_lock);
+
+	down_read(&iommu->clients_rwsem);
+	list_for_each_entry(client, &iommu->clients, node) {
+		struct vrange_delivery d = {
+			.client = client,
+			.n = { .type = type, .seq = seq },
+		};
+
+		if (!(client->events & type) ||
+		    !vrange_ranges_overlap(start, last, client->start,
+					   client->last))
+			continue;
+
+		d.n.start = max(start, client->start);
+		d.n.last = min(last, client->last);
+		if (client->granularity == VFIO_RANGE_GRANULARITY_ALIGNED)
+			vrange_split_aligned(d.n.start, d.n.last,
+					     vrange_deliver_block, &d);
+		else
+			client->notify(client, &d.n);
+	}
+	up_read(&iommu->clients_rwsem);
+}
+
+/**
+ * vfio_range_client_register() - register an in-kernel notifier client
+ * @group: an IOMMU group attached to a vfio-range container
+ * @client: the client; @start, @last, @events, @granularity and @notify
+ *	filled in, and kept alive until vfio_range_client_unregister()
+ *
+ * The client hears of every operation on the container of @group that
+ * completes after this returns, until it is unregistered, even if @group
+ * leaves the container meanwhile. The callback's context is described at
+ * &vfio_range_notify_fn.
+ *
+ * Context: process context; may sleep.
+ * Return: 0; -ENOENT if @group is in no vfio-range container; -EINVAL for
+ * a malformed client; -ENOSPC past the container's client limit.
+ */
+int vfio_range_client_register(struct iommu_group *group,
+			       struct vfio_range_client *client)
+{
+	struct vrange_iommu *iommu;
+	int rc;
+
+	iommu = vrange_iommu_get_by_group(group);
+	if (!iommu)
+		return -ENOENT;
+	rc = vrange_client_add(iommu, client);
+	vrange_iommu_put(iommu);
+	return rc;
+}
+EXPORT_SYMBOL_GPL(vfio_range_client_register);
+
+/**
+ * vfio_range_client_unregister() - unregister an in-kernel client
+ * @client: a client registered with vfio_range_client_register()
+ *
+ * Waits for a callback under way to return; afterwards @client receives
+ * nothing and may be freed. Must not be called from the callback.
+ *
+ * Context: process context; may sleep.
+ */
+void vfio_range_client_unregister(struct vfio_range_client *client)
+{
+	vrange_client_remove(client);
+}
+EXPORT_SYMBOL_GPL(vfio_range_client_unregister);

@@ -1,0 +1,280 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Userspace notifier clients: a file descriptor per client, read() returns
+ * struct vfio_range_event records from a bounded queue.
+ *
+ * The queue keeps its last slot for an overflow record: when an event
+ * finds only that slot free, the overflow record takes it and the event is
+ * dropped, as is every later one until the reader has consumed the
+ * overflow record, which then carries the number of events lost. So a
+ * reader always learns that it lost events, at the point it lost them.
+ */
+#include <linux/anon_inodes.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/poll.h>
+#include <linux/slab.h>
+#include <linux/spinlock.h>
+#include <linux/uaccess.h>
+#include <linux/vfio_range.h>
+#include <linux/wait.h>
+
+#include <vfio_range/core.h>
+
+#define VRANGE_QUEUE_DEFAULT	256
+#define VRANGE_QUEUE_MAX	65536
+/* Records moved to userspace per copy: bounds the on-stack bounce buffer. */
+#define VRANGE_READ_BATCH	8
+
+/**
+ * struct vrange_notifier_file - one userspace client
+ * @client: the registration; @client.iommu is NULL until registered
+ * @read_lock: serialises readers
+ * @lock: protects the queue fields below
+ * @wait: readers and pollers waiting for records
+ * @ring: the queue, @capacity records
+ * @capacity: slots in @ring, the last one kept for an overflow record
+ * @head: index of the oldest record
+ * @count: records queued
+ * @overflowed: an overflow record is queued and not read yet
+ * @lost: events dropped since the queued overflow record was queued
+ */
+struct vrange_notifier_file {
+	struct vfio_range_client client;
+	struct mutex read_lock;
+	spinlock_t lock;
+	wait_queue_head_t wait;
+	struct vfio_range_event *ring;
+	unsigned int capacity;
+	unsigned int head;
+	unsigned int count;
+	bool overflowed;
+	u64 lost;
+};
+
+static struct vfio_range_event *
+vrange_queue_tail(struct vrange_notifier_file *nf)
+{
+	return &nf->ring[(nf->head + nf->count) % nf->capacity];
+}
+
+/* Queues an overflow record for @lost events; nf->lock held. */
+static void vrange_queue_overflow(struct vrange_notifier_file *nf, u64 lost)
+{
+	if (nf->overflowed) {
+		nf->lost += lost;
+		return;
+	}
+	*vrange_queue_tail(nf) = (struct vfio_range_event){
+		.type = VFIO_RANGE_EVENT_OVERFLOW,
+		.start = nf->client.start,
+		.last = nf->client.last,
+	};
+	nf->count++;
+	nf->overflowed = true;
+	nf->lost = lost;
+}
+
+static void vrange_notifier_fd_event(struct vfio_range_client *client,
+				     const struct vfio_range_notification *n)
+{
+	struct vrange_notifier_file *nf =
+		container_of(client, struct vrange_notifier_file, client);
+
+	spin_lock(&nf->lock);
+	if (nf->overflowed || nf->count == nf->capacity - 1) {
+		vrange_queue_overflow(nf, 1);
+	} else {
+		*vrange_queue_tail(nf) = (struct vfio_range_event){
+			.type = n->type,
+			.seq = n->seq,
+			.start = n->start,
+			.last = n->last,
+			.addr_mask = n->addr_mask,
+		};
+		nf->count++;
+	}
+	spin_unlock(&nf->lock);
+	wake_up_interruptible_poll(&nf->wait, EPOLLIN | EPOLLRDNORM);
+}
+
+/* Takes up to @max records off the queue into @out. */
+static unsigned int vrange_queue_pop(struct vrange_notifier_file *nf,
+				     struct vfio_range_event *out,
+				     unsigned int max)
+{
+	unsigned int n = 0;
+
+	spin_lock(&nf->lock);
+	while (n < max && nf->count) {
+		out[n] = nf->ring[nf->head];
+		if (out[n].type == VFIO_RANGE_EVENT_OVERFLOW) {
+			out[n].lost = nf->lost;
+			nf->overflowed = false;
+			nf->lost = 0;
+		}
+		nf->head = (nf->head + 1) % nf->capacity;
+		nf->count--;
+		n++;
+	}
+	spin_unlock(&nf->lock);
+	return n;
+}
+
+static ssize_t vrange_notifier_fd_read(struct file *file, char __user *buf,
+				       size_t len, loff_t *ppos)
+{
+	struct vrange_notifier_file *nf = file->private_data;
+	struct vfio_range_event batch[VRANGE_READ_BATCH];
+	const size_t rec = sizeof(batch[0]);
+	size_t done = 0;
+	int rc = 0;
+
+	if (len < rec)
+		return -EINVAL;
+
+	if (mutex_lock_interruptible(&nf->read_lock))
+		return -ERESTARTSYS;
+	while (!READ_ONCE(nf->count)) {
+		mutex_unlock(&nf->read_lock);
+		if (file->f_flags & O_NONBLOCK)
+			return -EAGAIN;
+		rc = wait_event_interruptible(nf->wait, READ_ONCE(nf->count));
+		if (rc)
+			return rc;
+		if (mutex_lock_interruptible(&nf->read_lock))
+			return -ERESTARTSYS;
+	}
+
+	while (len - done >= rec) {
+		unsigned int n = vrange_queue_pop(nf, batch,
+				min_t(size_t, VRANGE_READ_BATCH,
+				      (len - done) / rec));
+
+		if (!n)
+			break;
+		if (copy_to_user(buf + done, batch, n * rec)) {
+			/* The records are gone: say so rather than lose them. */
+			spin_lock(&nf->lock);
+			vrange_queue_overflow(nf, n);
+			spin_unlock(&nf->lock);
+			rc = -EFAULT;
+			break;
+		}
+		done += n * rec;
+	}
+	mutex_unlock(&nf->read_lock);
+	return done ? done : rc;
+}
+
+static __poll_t vrange_notifier_fd_poll(struct file *file, poll_table *wait)
+{
+	struct vrange_notifier_file *nf = file->private_data;
+
+	poll_wait(file, &nf->wait, wait);
+	return READ_ONCE(nf->count) ? EPOLLIN | EPOLLRDNORM : 0;
+}
+
+static void vrange_notifier_file_free(struct vrange_notifier_file *nf)
+{
+	kvfree(nf->ring);
+	mutex_destroy(&nf->read_lock);
+	kfree(nf);
+}
+
+static int vrange_notifier_fd_release(struct inode *inode, struct file *file)
+{
+	struct vrange_notifier_file *nf = file->private_data;
+
+	if (nf->client.iommu)
+		vrange_client_remove(&nf->client);
+	vrange_notifier_file_free(nf);
+	return 0;
+}
+
+static const struct file_operations vrange_notifier_fops = {
+	.owner = THIS_MODULE,
+	.read = vrange_notifier_fd_read,
+	.poll = vrange_notifier_fd_poll,
+	.release = vrange_notifier_fd_release,
+	.llseek = noop_llseek,
+};
+
+static struct vrange_notifier_file *
+vrange_notifier_file_alloc(const struct vfio_range_notifier *cmd)
+{
+	unsigned int capacity = cmd->queue_len ?: VRANGE_QUEUE_DEFAULT;
+	struct vrange_notifier_file *nf;
+
+	if (capacity < 2 || capacity > VRANGE_QUEUE_MAX)
+		return ERR_PTR(-EINVAL);
+
+	nf = kzalloc(sizeof(*nf), GFP_KERNEL_ACCOUNT);
+	if (!nf)
+		return ERR_PTR(-ENOMEM);
+	nf->ring = kvcalloc(capacity, sizeof(*nf->ring), GFP_KERNEL_ACCOUNT);
+	if (!nf->ring) {
+		kfree(nf);
+		return ERR_PTR(-ENOMEM);
+	}
+	nf->capacity = capacity;
+	mutex_init(&nf->read_lock);
+	spin_lock_init(&nf->lock);
+	init_waitqueue_head(&nf->wait);
+	nf->client.start = cmd->start;
+	nf->client.last = cmd->last;
+	nf->client.events = cmd->events;
+	nf->client.granularity = cmd->granularity;
+	nf->client.notify = vrange_notifier_fd_event;
+	return nf;
+}
+
+/**
+ * vrange_notifier_fd_open() - VFIO_IOMMU_RANGE_NOTIFIER
+ * @iommu: the container
+ * @cmd: the request, copied in and checked for unknown bits
+ *
+ * Return: a new file descriptor, or a negative errno with nothing
+ * registered.
+ */
+int vrange_notifier_fd_open(struct vrange_iommu *iommu,
+			    const struct vfio_range_notifier *cmd)
+{
+	struct vrange_notifier_file *nf;
+	struct file *file;
+	int fd, rc;
+
+	if (cmd->flags || cmd->__reserved)
+		return -EINVAL;
+
+	nf = vrange_notifier_file_alloc(cmd);
+	if (IS_ERR(nf))
+		return PTR_ERR(nf);
+
+	fd = get_unused_fd_flags(O_CLOEXEC);
+	if (fd < 0) {
+		vrange_notifier_file_free(nf);
+		return fd;
+	}
+	file = anon_inode_getfile("[vfio-range-notifier]",
+				  &vrange_notifier_fops, nf, O_RDONLY);
+	if (IS_ERR(file)) {
+		rc = PTR_ERR(file);
+		goto err_fd;
+	}
+
+	/* Registered last: from here on the client may receive events. */
+	rc = vrange_client_add(iommu, &nf->client);
+	if (rc) {
+		fput(file);	/* frees nf through release */
+		put_unused_fd(fd);
+		return rc;
+	}
+	fd_install(fd, file);
+	return fd;
+
+err_fd:
+	put_unused_fd(fd);
+	vrange_notifier_file_free(nf);
+	return rc;
+}

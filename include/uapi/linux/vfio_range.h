@@ -1,0 +1,235 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * vfio-range: a VFIO IOMMU backend whose map and unmap calls take inclusive
+ * [start, last] IOVA ranges, so the whole 64-bit space is one call.
+ */
+#ifndef _UAPI_LINUX_VFIO_RANGE_H
+#define _UAPI_LINUX_VFIO_RANGE_H
+
+#include <linux/types.h>
+#include <linux/vfio.h>
+
+/**
+ * DOC: General ioctl format
+ *
+ * The ioctls below are issued on a VFIO container file descriptor
+ * (``/dev/vfio/vfio``) after ``VFIO_SET_IOMMU`` selected
+ * %VFIO_RANGE_IOMMU. ``VFIO_CHECK_EXTENSION(VFIO_RANGE_IOMMU)`` returns 1
+ * when the module is loaded.
+ *
+ * Every structure begins with ``argsz``, the size userspace passes. The
+ * kernel reads the fields it knows, requires any bytes past them to be
+ * zero, and writes outputs back only up to ``argsz``, so old binaries keep
+ * working when a structure grows.
+ *
+ * Ranges are inclusive: ``last`` is the last byte of the range, never one
+ * past it, so [0, U64_MAX] describes the whole IOVA space and no length
+ * ever has to hold 2^64.
+ *
+ * Errors mean the same in every ioctl:
+ *
+ *  - EINVAL: ``argsz`` is smaller than the fields the ioctl needs, a flag
+ *    bit is unknown, ``start > last``, or an address is not aligned to the
+ *    smallest IOMMU page size.
+ *  - E2BIG: ``argsz`` is larger than the structure the kernel knows and
+ *    the extra bytes are not zero (or exceed one page).
+ *  - EFAULT: the argument or the user memory to map cannot be accessed.
+ *  - EOVERFLOW: the user virtual range would wrap past the top of the
+ *    address space.
+ *  - ERANGE: the IOVA range is not inside the usable IOVA ranges reported
+ *    by ``VFIO_IOMMU_GET_INFO``.
+ *  - EEXIST: the IOVA range overlaps an existing mapping.
+ *  - ENOSPC: the container holds the maximum number of mappings.
+ *  - ENOMEM: out of memory, or the pinned pages would exceed
+ *    ``RLIMIT_MEMLOCK`` for a caller without ``CAP_IPC_LOCK``.
+ *
+ * A call that fails changes nothing.
+ */
+
+/**
+ * define VFIO_RANGE_IOMMU - IOMMU type number for ``VFIO_SET_IOMMU``
+ *
+ * Chosen far from the small numbers upstream VFIO allocates in sequence.
+ */
+#define VFIO_RANGE_IOMMU		0x5652
+
+/* Container ioctl numbers, above those of VFIO (+0..+21) and iommufd. */
+#define VFIO_RANGE_BASE			(VFIO_BASE + 60)
+
+/**
+ * enum vfio_range_map_flags - flags for &struct vfio_range_map
+ * @VFIO_RANGE_MAP_READ: the device may read the memory
+ * @VFIO_RANGE_MAP_WRITE: the device may write the memory; the pages are
+ *	pinned for write, so read-only memory cannot be mapped with it
+ */
+enum vfio_range_map_flags {
+	VFIO_RANGE_MAP_READ = 1 << 0,
+	VFIO_RANGE_MAP_WRITE = 1 << 1,
+};
+
+/**
+ * struct vfio_range_map - ioctl(VFIO_IOMMU_RANGE_MAP)
+ * @argsz: sizeof(struct vfio_range_map)
+ * @flags: a combination of &enum vfio_range_map_flags; at least one of
+ *	READ and WRITE
+ * @vaddr: user virtual address of the first byte to map
+ * @start: first IOVA of the mapping
+ * @last: last IOVA of the mapping, inclusive
+ *
+ * Pins the user memory [@vaddr, @vaddr + (@last - @start)] and maps it at
+ * IOVA [@start, @last] in every IOMMU domain of the container.
+ *
+ * @start, @last + 1 (modulo 2^64) and @vaddr must be aligned to the
+ * smallest page size in ``iova_pgsizes`` (EINVAL). The range must not
+ * overlap an existing mapping (EEXIST) and must lie inside one usable IOVA
+ * range (ERANGE). The pinned pages are charged to the caller's
+ * ``locked_vm`` against ``RLIMIT_MEMLOCK`` (ENOMEM past it unless the caller
+ * has ``CAP_IPC_LOCK``). Each mapping counts against the module parameter
+ * ``max_mappings`` (ENOSPC past it).
+ */
+struct vfio_range_map {
+	__u32 argsz;
+	__u32 flags;
+	__aligned_u64 vaddr;
+	__aligned_u64 start;
+	__aligned_u64 last;
+};
+
+#define VFIO_IOMMU_RANGE_MAP		_IO(VFIO_TYPE, VFIO_RANGE_BASE + 0)
+
+/**
+ * struct vfio_range_unmap - ioctl(VFIO_IOMMU_RANGE_UNMAP)
+ * @argsz: sizeof(struct vfio_range_unmap)
+ * @flags: must be 0
+ * @start: first IOVA of the range to clear
+ * @last: last IOVA of the range to clear, inclusive
+ * @unmapped: output: the number of bytes that were unmapped
+ *
+ * Removes every mapping inside [@start, @last], unpins its pages and
+ * uncharges them. The range may span gaps and any number of mappings; a
+ * range that holds no mapping succeeds with @unmapped = 0. A mapping that
+ * lies partly inside and partly outside the range makes the whole call
+ * fail with EINVAL, and nothing is removed. [0, U64_MAX] removes
+ * everything. @start and @last + 1 must be aligned as for
+ * &struct vfio_range_map.
+ */
+struct vfio_range_unmap {
+	__u32 argsz;
+	__u32 flags;
+	__aligned_u64 start;
+	__aligned_u64 last;
+	__aligned_u64 unmapped;
+};
+
+#define VFIO_IOMMU_RANGE_UNMAP		_IO(VFIO_TYPE, VFIO_RANGE_BASE + 1)
+
+/**
+ * DOC: Notifications
+ *
+ * Every successful map and unmap is reported to the notifier clients of the
+ * container: in-kernel clients (see ``include/linux/vfio_range.h``),
+ * emulated-IOMMU VFIO devices (through their ``dma_unmap`` callback) and
+ * userspace clients, each bound to a file descriptor returned by
+ * ``VFIO_IOMMU_RANGE_NOTIFIER``.
+ *
+ * A client has a window [start, last]; it hears only of IOVA that falls in
+ * it, clipped to it. It chooses the events it wants (map, unmap or both) and
+ * a granularity: *arbitrary* clients receive one event per affected range;
+ * *aligned* clients receive the same range split into the fewest naturally
+ * aligned power-of-two blocks (each block's ``start`` is a multiple of its
+ * size, ``addr_mask`` = size - 1), at most 128 blocks per range.
+ *
+ * An unmap event covers what was really mapped and removed, not the range
+ * the caller asked for: unmapping [0, U64_MAX] over two separate mappings
+ * yields two events. Mappings removed by one call that are adjacent in IOVA
+ * are reported as one range. Events arrive in the order the operations
+ * completed, all events of one operation share its ``seq``, and they are
+ * delivered before the ioctl returns (for unmaps: before the pages are
+ * released).
+ */
+
+/**
+ * enum vfio_range_event_type - what a &struct vfio_range_event reports
+ * @VFIO_RANGE_EVENT_MAP: [start, last] was mapped
+ * @VFIO_RANGE_EVENT_UNMAP: [start, last] was unmapped
+ * @VFIO_RANGE_EVENT_OVERFLOW: the queue was full and @lost events were
+ *	dropped after the previous record; the client must resynchronise its
+ *	view of [start, last] (its window). Later events keep flowing.
+ *
+ * MAP and UNMAP are also the bits of &struct vfio_range_notifier.events.
+ */
+enum vfio_range_event_type {
+	VFIO_RANGE_EVENT_MAP = 1 << 0,
+	VFIO_RANGE_EVENT_UNMAP = 1 << 1,
+	VFIO_RANGE_EVENT_OVERFLOW = 1 << 2,
+};
+
+/**
+ * enum vfio_range_granularity - how a client wants ranges delivered
+ * @VFIO_RANGE_GRANULARITY_ARBITRARY: one event per range, any alignment
+ * @VFIO_RANGE_GRANULARITY_ALIGNED: naturally aligned power-of-two blocks
+ */
+enum vfio_range_granularity {
+	VFIO_RANGE_GRANULARITY_ARBITRARY = 0,
+	VFIO_RANGE_GRANULARITY_ALIGNED = 1,
+};
+
+/**
+ * struct vfio_range_event - one record read from a notifier fd
+ * @type: an &enum vfio_range_event_type value
+ * @flags: 0
+ * @seq: sequence number of the operation, counted per container from 1;
+ *	0 for an overflow record
+ * @start: first IOVA of the range
+ * @last: last IOVA of the range, inclusive
+ * @addr_mask: for an aligned client, @last - @start (a block is
+ *	@start..@start | @addr_mask); 0 for an arbitrary client
+ * @lost: for an overflow record, the number of events dropped; else 0
+ *
+ * read() returns whole records only; a buffer smaller than one record is
+ * EINVAL. read() blocks while the queue is empty unless the fd is
+ * non-blocking (EAGAIN). poll() reports EPOLLIN while records are queued.
+ */
+struct vfio_range_event {
+	__u32 type;
+	__u32 flags;
+	__aligned_u64 seq;
+	__aligned_u64 start;
+	__aligned_u64 last;
+	__aligned_u64 addr_mask;
+	__aligned_u64 lost;
+};
+
+/**
+ * struct vfio_range_notifier - ioctl(VFIO_IOMMU_RANGE_NOTIFIER)
+ * @argsz: sizeof(struct vfio_range_notifier)
+ * @flags: 0
+ * @events: the events to report: VFIO_RANGE_EVENT_MAP and/or
+ *	VFIO_RANGE_EVENT_UNMAP
+ * @granularity: an &enum vfio_range_granularity value
+ * @start: first IOVA of the window
+ * @last: last IOVA of the window, inclusive; [0, U64_MAX] is allowed
+ * @queue_len: records the queue holds, including the one kept for an
+ *	overflow record: 2 to 65536, or 0 for the default (256)
+ * @__reserved: must be 0
+ *
+ * Registers a userspace client and returns a new file descriptor
+ * (O_CLOEXEC) bound to it; closing it unregisters the client. The client
+ * hears only of operations that complete after this call returns.
+ * ENOSPC past the module parameter ``max_clients`` per container; EINVAL
+ * for an empty @events, unknown bits, @start > @last or a bad @queue_len.
+ */
+struct vfio_range_notifier {
+	__u32 argsz;
+	__u32 flags;
+	__u32 events;
+	__u32 granularity;
+	__aligned_u64 start;
+	__aligned_u64 last;
+	__u32 queue_len;
+	__u32 __reserved;
+};
+
+#define VFIO_IOMMU_RANGE_NOTIFIER	_IO(VFIO_TYPE, VFIO_RANGE_BASE + 2)
+
+#endif /* _UAPI_LINUX_VFIO_RANGE_H */

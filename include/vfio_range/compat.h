@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The kernel interfaces that differ between the supported kernels (6.1 and
+ * 6.12). Every version test of the module lives in this file.
+ */
+#ifndef _VFIO_RANGE_COMPAT_H
+#define _VFIO_RANGE_COMPAT_H
+
+#include <linux/err.h>
+#include <linux/iommu.h>
+#include <linux/irqdomain.h>
+#include <linux/version.h>
+
+/* iommu_map() takes a gfp argument since 6.3. */
+static inline int vrange_compat_iommu_map(struct iommu_domain *domain,
+					  unsigned long iova, phys_addr_t paddr,
+					  size_t size, int prot)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
+	return iommu_map(domain, iova, paddr, size, prot, GFP_KERNEL_ACCOUNT);
+#else
+	return iommu_map(domain, iova, paddr, size, prot);
+#endif
+}
+
+/* Returns a paging domain for @dev or an ERR_PTR. */
+static inline struct iommu_domain *vrange_compat_domain_alloc(struct device *dev)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 11, 0)
+	return iommu_paging_domain_alloc(dev);
+#else
+	struct iommu_domain *domain = iommu_domain_alloc(dev->bus);
+
+	return domain ? domain : ERR_PTR(-EIO);
+#endif
+}
+
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 3, 0)
+static inline int vrange_compat_dev_msi_isolated(struct device *dev, void *unused)
+{
+	return device_iommu_capable(dev, IOMMU_CAP_INTR_REMAP);
+}
+#endif
+
+/* True if devices in @group cannot forge MSIs to other devices' vectors. */
+static inline bool vrange_compat_group_msi_isolated(struct iommu_group *group)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
+	return iommu_group_has_isolated_msi(group);
+#else
+	return irq_domain_check_msi_remap() ||
+	       iommu_group_for_each_dev(group, NULL,
+					vrange_compat_dev_msi_isolated) > 0;
+#endif
+}
+
+#endif /* _VFIO_RANGE_COMPAT_H */

@@ -1,0 +1,246 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Internal interfaces of vfio-range.
+ *
+ * In this module "last" is the inclusive end of a range: [0, 0] is one byte
+ * and [0, U64_MAX] the whole space. An IOVA may be U64_MAX, so last + 1 can
+ * wrap; lengths are only formed where the range is known to be smaller than
+ * 2^64 (anything backed by pinned memory or a BAR is).
+ */
+#ifndef _VFIO_RANGE_CORE_H
+#define _VFIO_RANGE_CORE_H
+
+#include <linux/interval_tree.h>
+#include <linux/list.h>
+#include <linux/mutex.h>
+#include <linux/refcount.h>
+#include <linux/rwsem.h>
+#include <linux/types.h>
+#include <linux/xarray.h>
+
+#include <vfio_range/vfio_core.h>
+
+struct iommu_domain;
+struct iommu_group;
+struct mm_struct;
+struct page;
+struct vfio_device;
+struct vfio_iova_range;
+struct vfio_range_client;
+struct vfio_range_notifier;
+
+/**
+ * struct vrange_iommu - one container's backend state
+ * @op_lock: serialises map and unmap operations with the delivery of their
+ *	events, so clients see events in the order operations completed.
+ *	Taken before @lock and @clients_rwsem.
+ * @lock: protects the fields below it except where noted. Taken by the
+ *	ioctls, by the VFIO core's attach/detach callbacks and by emulated
+ *	devices pinning pages. Pinning and page-table work run under it.
+ * @mappings: interval tree of &struct vrange_mapping by IOVA. Changed only
+ *	with both @op_lock and @lock held, so holding either is enough to
+ *	walk it.
+ * @nr_mappings: number of nodes in @mappings
+ * @domains: list of &struct vrange_domain
+ * @groups: list of &struct vrange_group, with and without a domain
+ * @pgsize_bitmap: IOMMU page sizes every domain supports (PAGE_SIZE and up)
+ * @usable: sorted, disjoint, inclusive usable IOVA ranges
+ * @nr_usable: number of entries in @usable
+ * @pins: pages pinned by emulated devices: IOVA page number to
+ *	&struct vrange_pin
+ * @group_ids: allocator of &vrange_group.bit
+ * @seq: sequence number of the last operation; under @op_lock
+ * @clients_rwsem: protects @clients, @nr_clients, @devices and @dead.
+ *	Held for reading while events are delivered.
+ * @clients: list of &struct vfio_range_client
+ * @nr_clients: number of entries in @clients
+ * @devices: emulated devices with a dma_unmap callback, linked through
+ *	&vfio_device.iommu_entry
+ * @nr_devices: entries in @devices; changed under both @clients_rwsem and
+ *	@lock
+ * @dead: the VFIO core released the container; it takes no new clients
+ * @users: references: one from the VFIO core, one per client
+ * @node: entry in the list of all containers, for in-kernel clients
+ */
+struct vrange_iommu {
+	struct mutex op_lock;
+	struct mutex lock;
+	struct rb_root_cached mappings;
+	unsigned int nr_mappings;
+	struct list_head domains;
+	struct list_head groups;
+	u64 pgsize_bitmap;
+	struct vfio_iova_range *usable;
+	unsigned int nr_usable;
+	struct xarray pins;
+	u64 group_ids;
+	u64 seq;
+
+	struct rw_semaphore clients_rwsem;
+	struct list_head clients;
+	unsigned int nr_clients;
+	struct list_head devices;
+	unsigned int nr_devices;
+	bool dead;
+
+	refcount_t users;
+	struct list_head node;
+};
+
+/**
+ * struct vrange_domain - an IOMMU domain shared by one or more groups
+ * @node: entry in &vrange_iommu.domains
+ * @domain: the IOMMU domain; every mapping of the container is in it
+ * @nr_groups: groups attached to @domain
+ * @coherent: the domain enforces cache coherency (IOMMU_CACHE is honoured)
+ */
+struct vrange_domain {
+	struct list_head node;
+	struct iommu_domain *domain;
+	unsigned int nr_groups;
+	bool coherent;
+};
+
+/**
+ * struct vrange_group - an IOMMU group attached to the container
+ * @node: entry in &vrange_iommu.groups
+ * @group: the IOMMU group
+ * @domain: the domain the group is attached to; NULL for a group of
+ *	emulated-IOMMU devices, which do no DMA of their own
+ * @bit: a bit of its own in &vrange_iommu.group_ids, to record its pins
+ */
+struct vrange_group {
+	struct list_head node;
+	struct iommu_group *group;
+	struct vrange_domain *domain;
+	u64 bit;
+};
+
+/**
+ * struct vrange_pin - a page pinned through vfio_pin_pages()
+ * @count: outstanding pins of the page
+ * @groups: &vrange_group.bit of every group that pinned it
+ */
+struct vrange_pin {
+	unsigned int count;
+	u64 groups;
+};
+
+/**
+ * struct vrange_mapping - one successful VFIO_IOMMU_RANGE_MAP
+ * @node: IOVA range [node.start, node.last] in &vrange_iommu.mappings
+ * @vaddr: user address of the first byte
+ * @iommu_prot: IOMMU_READ and/or IOMMU_WRITE
+ * @npages: number of entries in @pages
+ * @pages: the pinned pages, in IOVA order
+ * @mm: the mm charged for @pages (held with mmgrab())
+ * @removing: an unmap is telling clients about this mapping; emulated
+ *	devices may no longer pin it
+ */
+struct vrange_mapping {
+	struct interval_tree_node node;
+	u64 vaddr;
+	int iommu_prot;
+	unsigned long npages;
+	struct page **pages;
+	struct mm_struct *mm;
+	bool removing;
+};
+
+static inline u64 vrange_mapping_start(const struct vrange_mapping *map)
+{
+	return map->node.start;
+}
+
+static inline u64 vrange_mapping_last(const struct vrange_mapping *map)
+{
+	return map->node.last;
+}
+
+/* A mapping is backed by memory, so its length never reaches 2^64. */
+static inline u64 vrange_mapping_length(const struct vrange_mapping *map)
+{
+	return map->node.last - map->node.start + 1;
+}
+
+#define vrange_for_each_mapping(map, iommu, start, last)                      \
+	for (map = vrange_mapping_first(iommu, start, last); map;             \
+	     map = vrange_mapping_next(map, start, last))
+
+/* module.c */
+extern unsigned int vrange_max_mappings;
+extern unsigned int vrange_max_clients;
+extern bool vrange_allow_unsafe_interrupts;
+
+/* pages.c: pinning and locked_vm accounting */
+int vrange_pages_pin(struct vrange_mapping *map, u64 vaddr);
+void vrange_pages_unpin(struct vrange_mapping *map);
+
+/* mapping.c: the IOVA -> pages engine */
+struct vrange_mapping *vrange_mapping_first(struct vrange_iommu *iommu,
+					    u64 start, u64 last);
+struct vrange_mapping *vrange_mapping_next(struct vrange_mapping *map,
+					   u64 start, u64 last);
+int vrange_map_user(struct vrange_iommu *iommu, u64 vaddr, u64 start, u64 last,
+		    int iommu_prot);
+int vrange_unmap_range(struct vrange_iommu *iommu, u64 start, u64 last,
+		       u64 *unmapped);
+void vrange_unmap_all(struct vrange_iommu *iommu);
+struct vrange_mapping *vrange_mapping_at(struct vrange_iommu *iommu, u64 iova);
+int vrange_domain_replay(struct vrange_iommu *iommu, struct vrange_domain *dom);
+
+/* iova_space.c: usable IOVA ranges */
+bool vrange_iova_usable(const struct vrange_iommu *iommu, u64 start, u64 last);
+int vrange_iova_space_compute(struct vrange_iommu *iommu,
+			      struct iommu_group *extra_group,
+			      struct iommu_domain *extra_domain,
+			      struct vfio_iova_range **ranges,
+			      unsigned int *nr_ranges);
+void vrange_iova_space_set(struct vrange_iommu *iommu,
+			   struct vfio_iova_range *ranges, unsigned int nr);
+bool vrange_mappings_fit(struct vrange_iommu *iommu,
+			 const struct vfio_iova_range *ranges,
+			 unsigned int nr_ranges);
+
+/* container.c: container lifetime, groups and domains */
+void *vrange_open(unsigned long type);
+void vrange_release(void *iommu_data);
+int vrange_attach_group(void *iommu_data, struct iommu_group *group,
+			enum vfio_group_type type);
+void vrange_detach_group(void *iommu_data, struct iommu_group *group);
+bool vrange_coherent(struct vrange_iommu *iommu);
+void vrange_iommu_put(struct vrange_iommu *iommu);
+struct vrange_group *vrange_find_group(struct vrange_iommu *iommu,
+				       struct iommu_group *group);
+struct vrange_iommu *vrange_iommu_get_by_group(struct iommu_group *group);
+
+/* notify.c: event fan-out to clients */
+int vrange_client_add(struct vrange_iommu *iommu,
+		      struct vfio_range_client *client);
+void vrange_client_remove(struct vfio_range_client *client);
+void vrange_notify(struct vrange_iommu *iommu, u32 type, u64 seq, u64 start,
+		   u64 last);
+
+/* notify_fd.c: userspace clients */
+int vrange_notifier_fd_open(struct vrange_iommu *iommu,
+			    const struct vfio_range_notifier *cmd);
+
+/* emulated.c: emulated-IOMMU devices */
+void vrange_register_device(void *iommu_data, struct vfio_device *vdev);
+void vrange_unregister_device(void *iommu_data, struct vfio_device *vdev);
+int vrange_pin_pages(void *iommu_data, struct iommu_group *group,
+		     dma_addr_t user_iova, int npage, int prot,
+		     struct page **pages);
+void vrange_unpin_pages(void *iommu_data, dma_addr_t user_iova, int npage);
+int vrange_dma_rw(void *iommu_data, dma_addr_t user_iova, void *data,
+		  size_t count, bool write);
+bool vrange_pins_in_range(struct vrange_iommu *iommu, u64 start, u64 last,
+			  u64 groups);
+void vrange_notify_devices(struct vrange_iommu *iommu, u64 start, u64 last);
+void vrange_pins_drop_range(struct vrange_iommu *iommu, u64 start, u64 last);
+void vrange_pins_forget_group(struct vrange_iommu *iommu, u64 bit);
+
+/* ioctl.c: the uAPI */
+long vrange_ioctl(void *iommu_data, unsigned int cmd, unsigned long arg);
+
+#endif /* _VFIO_RANGE_CORE_H */

@@ -1,0 +1,58 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# Runs inside the test guest (see tools/testing/vm/run.sh): loads the module
+# beside vfio_iommu_type1, runs every selftest binary, and checks that the
+# module unloads afterwards, which it cannot while any container still holds
+# it. Every binary prints kselftest TAP ending in a "# Totals:" line; this
+# script's own checks end in one too, so the host can add them all up.
+#
+# usage: run-guest-tests.sh <directory of the built modules> <directory of
+#        test binaries>
+set -uo pipefail
+
+moddir=$1 testdir=$2
+module=$moddir/vfio_iommu_range.ko
+test_module=$moddir/vfio_range_test.ko
+pass=0 fail=0
+
+check() {
+	local what=$1
+	shift
+	if "$@"; then
+		echo "ok - $what"
+		pass=$((pass + 1))
+	else
+		echo "not ok - $what"
+		fail=$((fail + 1))
+	fi
+}
+
+loaded() { grep -q "^$1 " /proc/modules; }
+
+modprobe vfio_iommu_type1
+check "vfio_iommu_type1 is loaded" loaded vfio_iommu_type1
+check "insmod $(basename "$module")" insmod "$module"
+check "vfio_iommu_range is loaded beside vfio_iommu_type1" \
+	loaded vfio_iommu_range
+check "insmod $(basename "$test_module")" insmod "$test_module"
+
+for t in "$testdir"/*_test; do
+	[ -x "$t" ] || continue
+	echo "# ===== $(basename "$t")"
+	"$t" 2>&1 | tee /tmp/selftest.out
+	status=${PIPESTATUS[0]}
+	# A binary that died before its summary reported nothing; count it.
+	check "$(basename "$t") ran to its summary (exit status $status)" \
+		grep -q '^# Totals:' /tmp/selftest.out
+done
+
+check "rmmod vfio_range_test" rmmod vfio_range_test
+check "no container holds the module after the tests" \
+	grep -qx 0 /sys/module/vfio_iommu_range/refcnt
+check "rmmod vfio_iommu_range" rmmod vfio_iommu_range
+check "vfio_iommu_type1 still loaded" loaded vfio_iommu_type1
+check "insmod again after rmmod" insmod "$module"
+check "rmmod again" rmmod vfio_iommu_range
+
+echo "# Totals: pass:$pass fail:$fail xfail:0 xpass:0 skip:0 error:0"
