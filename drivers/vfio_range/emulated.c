@@ -63,11 +63,11 @@ static void vrange_unpin_one(struct vrange_iommu *iommu, u64 iova)
 static int vrange_pin_one(struct vrange_iommu *iommu, struct vrange_group *grp,
 			  u64 iova, int prot, struct page **page)
 {
-	struct vrange_mapping *map = vrange_mapping_at(iommu, iova);
+	struct vrange_mapping *map = vrange_ram_at(iommu, iova);
 	struct vrange_pin *pin;
 	int rc;
 
-	if (!map || map->removing)
+	if (!map)
 		return -EINVAL;
 	if ((map->iommu_prot & prot) != prot)
 		return -EPERM;
@@ -155,13 +155,13 @@ int vrange_dma_rw(void *iommu_data, dma_addr_t user_iova, void *data,
 
 	mutex_lock(&iommu->lock);
 	while (count) {
-		struct vrange_mapping *map = vrange_mapping_at(iommu, iova);
+		struct vrange_mapping *map = vrange_ram_at(iommu, iova);
 		size_t offset = offset_in_page(iova);
 		size_t chunk = min_t(size_t, count, PAGE_SIZE - offset);
 		struct page *page;
 		void *kaddr;
 
-		if (!map || map->removing) {
+		if (!map) {
 			rc = -EINVAL;
 			break;
 		}

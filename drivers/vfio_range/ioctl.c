@@ -90,22 +90,23 @@ static int vrange_info_add_dma_avail(struct vrange_iommu *iommu,
 
 /*
  * VFIO_IOMMU_GET_INFO, with the standard type1 structure and the VFIO
- * capability-chain protocol: if argsz cannot hold the chain, the answer
- * sets VFIO_IOMMU_INFO_CAPS and the argsz needed, without the chain.
+ * capability-chain protocol: the chain follows the structure; if argsz
+ * cannot hold it, the answer sets VFIO_IOMMU_INFO_CAPS and the argsz
+ * needed, without the chain. Nothing is written past the caller's argsz.
  */
 static int vrange_get_info(struct vrange_iommu *iommu, void __user *uptr)
 {
 	const size_t minsz = offsetofend(struct vfio_iommu_type1_info,
 					 iova_pgsizes);
-	const size_t outsz = offsetofend(struct vfio_iommu_type1_info,
-					 cap_offset);
 	struct vfio_info_cap caps = {};
 	struct vfio_iommu_type1_info info;
+	u32 argsz;
 	int rc;
 
 	if (copy_from_user(&info, uptr, minsz))
 		return -EFAULT;
-	if (info.argsz < minsz)
+	argsz = info.argsz;
+	if (argsz < minsz)
 		return -EINVAL;
 
 	mutex_lock(&iommu->lock);
@@ -120,19 +121,16 @@ static int vrange_get_info(struct vrange_iommu *iommu, void __user *uptr)
 		goto out_free;
 
 	info.flags |= VFIO_IOMMU_INFO_CAPS;
-	if (info.argsz < outsz + caps.size) {
-		info.argsz = outsz + caps.size;
-	} else {
-		vfio_info_cap_shift(&caps, outsz);
-		if (copy_to_user(uptr + outsz, caps.buf, caps.size)) {
+	info.argsz = sizeof(info) + caps.size;
+	if (argsz >= info.argsz) {
+		vfio_info_cap_shift(&caps, sizeof(info));
+		if (copy_to_user(uptr + sizeof(info), caps.buf, caps.size)) {
 			rc = -EFAULT;
 			goto out_free;
 		}
-		info.cap_offset = outsz;
+		info.cap_offset = sizeof(info);
 	}
-
-	/* Old binaries may pass an argsz without cap_offset. */
-	rc = copy_to_user(uptr, &info, min_t(size_t, info.argsz, outsz)) ?
+	rc = copy_to_user(uptr, &info, min_t(size_t, argsz, sizeof(info))) ?
 		-EFAULT : 0;
 out_free:
 	kfree(caps.buf);
@@ -141,9 +139,10 @@ out_free:
 
 static int vrange_ioctl_map(struct vrange_iommu *iommu, void __user *uptr)
 {
-	const u32 known = VFIO_RANGE_MAP_READ | VFIO_RANGE_MAP_WRITE;
+	const u32 known = VFIO_RANGE_MAP_READ | VFIO_RANGE_MAP_WRITE |
+			  VFIO_RANGE_MAP_TRIM;
+	struct vrange_map_req req = {};
 	struct vfio_range_map cmd;
-	int prot = 0;
 	u32 argsz;
 	int rc;
 
@@ -152,17 +151,27 @@ static int vrange_ioctl_map(struct vrange_iommu *iommu, void __user *uptr)
 				   uptr, &argsz);
 	if (rc)
 		return rc;
-	if (cmd.flags & ~known)
+	if (cmd.flags & ~known || cmd.__reserved)
 		return -EINVAL;
 
 	if (cmd.flags & VFIO_RANGE_MAP_READ)
-		prot |= IOMMU_READ;
+		req.iommu_prot |= IOMMU_READ;
 	if (cmd.flags & VFIO_RANGE_MAP_WRITE)
-		prot |= IOMMU_WRITE;
-	if (!prot)
+		req.iommu_prot |= IOMMU_WRITE;
+	if (!req.iommu_prot)
 		return -EINVAL;
+	req.trim = cmd.flags & VFIO_RANGE_MAP_TRIM;
+	req.vaddr = cmd.vaddr;
+	req.start = cmd.start;
+	req.last = cmd.last;
 
-	return vrange_map_user(iommu, cmd.vaddr, cmd.start, cmd.last, prot);
+	rc = vrange_map(iommu, &req);
+	if (rc)
+		return rc;
+	cmd.out_start = req.out_start;
+	cmd.out_last = req.out_last;
+	cmd.out_flags = req.out_empty ? VFIO_RANGE_MAP_OUT_EMPTY : 0;
+	return vrange_copy_struct_out(uptr, &cmd, sizeof(cmd), argsz);
 }
 
 static int vrange_ioctl_unmap(struct vrange_iommu *iommu, void __user *uptr)

@@ -4,13 +4,17 @@
  * IOMMU domain of the container.
  *
  * Invariant, under vrange_iommu.lock: every mapping in the tree is fully
- * mapped in every domain on vrange_iommu.domains, and its pages stay pinned
- * until it has been unmapped from all of them and the IOTLBs were flushed.
+ * mapped in every domain on vrange_iommu.domains (an MMIO mapping unless it
+ * was revoked), and its pages stay pinned until it has been unmapped from
+ * all of them and the IOTLBs were flushed.
  *
- * Map and unmap hold vrange_iommu.op_lock from start to finish, including
- * the delivery of their events, and drop vrange_iommu.lock while clients
- * and emulated devices are told of an unmap: those call back into
- * vfio_unpin_pages(), which takes it.
+ * Lock order: op_lock -> mmap_lock -> lock. Map and unmap hold op_lock from
+ * start to finish, including the delivery of their events. Work on the mm
+ * (pinning, charging locked_vm, looking up BAR PFNs, mmu notifiers) is done
+ * without vrange_iommu.lock, because the mmu notifier that revokes BAR
+ * mappings takes it with the mmap lock held. Clients and emulated devices
+ * are told of an unmap without vrange_iommu.lock too: they unpin, which
+ * takes it.
  */
 #include <linux/iommu.h>
 #include <linux/mm.h>
@@ -26,6 +30,7 @@ static struct vrange_mapping *to_mapping(struct interval_tree_node *node)
 	return node ? container_of(node, struct vrange_mapping, node) : NULL;
 }
 
+/* The first mapping whose extent meets [start, last], in IOVA order. */
 struct vrange_mapping *vrange_mapping_first(struct vrange_iommu *iommu,
 					    u64 start, u64 last)
 {
@@ -41,16 +46,30 @@ struct vrange_mapping *vrange_mapping_next(struct vrange_mapping *map,
 	return to_mapping(interval_tree_iter_next(&map->node, start, last));
 }
 
-/* The mapping holding @iova, or NULL. */
-struct vrange_mapping *vrange_mapping_at(struct vrange_iommu *iommu, u64 iova)
+/* The RAM mapping that really maps @iova and is not being removed. */
+struct vrange_mapping *vrange_ram_at(struct vrange_iommu *iommu, u64 iova)
 {
-	return vrange_mapping_first(iommu, iova, iova);
+	struct vrange_mapping *map = vrange_mapping_first(iommu, iova, iova);
+
+	if (!map || map->backing != VRANGE_RAM || map->removing ||
+	    !map->length || iova < vrange_mapping_start(map) ||
+	    iova > vrange_mapping_last(map))
+		return NULL;
+	return map;
+}
+
+/* True if the IOMMU domains hold (or should hold) @map's translation. */
+static bool vrange_mapping_in_domains(const struct vrange_mapping *map)
+{
+	if (!map->length)
+		return false;
+	return map->backing == VRANGE_RAM || !map->revoked;
 }
 
 /*
- * Maps @map into @dom, one iommu_map() per physically contiguous run so the
- * IOMMU driver can use its large pages. On failure nothing of @map stays in
- * @dom.
+ * Maps @map into @dom: RAM as one iommu_map() per physically contiguous run
+ * so the IOMMU driver can use its large pages, a BAR as one range. On
+ * failure nothing of @map stays in @dom.
  */
 static int vrange_domain_map(struct vrange_domain *dom,
 			     struct vrange_mapping *map)
@@ -58,6 +77,13 @@ static int vrange_domain_map(struct vrange_domain *dom,
 	u64 start = vrange_mapping_start(map);
 	unsigned long i = 0;
 	int rc;
+
+	if (!vrange_mapping_in_domains(map))
+		return 0;
+	if (map->backing == VRANGE_MMIO)
+		return vrange_compat_iommu_map(dom->domain, start,
+					       PFN_PHYS(map->pfn), map->length,
+					       map->iommu_prot | IOMMU_MMIO);
 
 	while (i < map->npages) {
 		unsigned long pfn = page_to_pfn(map->pages[i]);
@@ -81,129 +107,248 @@ static int vrange_domain_map(struct vrange_domain *dom,
 	return 0;
 }
 
-/* Removes @map from every domain in @iommu except @skip (may be NULL). */
+/* Removes @map from every domain before @stop (NULL: all of them). */
 static void vrange_domains_unmap(struct vrange_iommu *iommu,
 				 struct vrange_mapping *map,
-				 struct vrange_domain *skip)
+				 struct vrange_domain *stop)
 {
 	struct vrange_domain *dom;
 
+	if (!vrange_mapping_in_domains(map))
+		return;
 	list_for_each_entry(dom, &iommu->domains, node) {
-		if (dom == skip)
+		if (dom == stop)
 			break;
 		iommu_unmap(dom->domain, vrange_mapping_start(map),
 			    vrange_mapping_length(map));
 	}
 }
 
+/**
+ * vrange_domain_unmap_one() - take one mapping out of every domain
+ * @iommu: the container, locked
+ * @map: a mapping in the tree
+ *
+ * For revoking a BAR mapping; iommu_unmap() flushes the IOTLB.
+ */
+void vrange_domain_unmap_one(struct vrange_iommu *iommu,
+			     struct vrange_mapping *map)
+{
+	lockdep_assert_held(&iommu->lock);
+	vrange_domains_unmap(iommu, map, NULL);
+}
+
+/* Releases what a mapping holds; no lock may be held (mm work). */
 static void vrange_mapping_free(struct vrange_mapping *map)
 {
-	vrange_pages_unpin(map);
+	if (map->backing == VRANGE_MMIO)
+		vrange_mmio_release(map);
+	else if (map->length)
+		vrange_pages_unpin(map);
 	kfree(map);
 }
 
-/**
- * vrange_map_user() - pin user memory and map it at [start, last]
- * @iommu: the container
- * @vaddr: user address of the first byte, in the current process
- * @start: first IOVA
- * @last: last IOVA, inclusive
- * @iommu_prot: IOMMU_READ and/or IOMMU_WRITE
- *
- * The caller checked the flags. Alignment, the usable ranges, overlap and
- * the mapping limit are checked here, under the lock, because they depend
- * on the domains and mappings of the moment.
- *
- * Return: 0 or a negative errno; on error the container is unchanged.
+static void vrange_mapping_free_list(struct list_head *dead)
+{
+	struct vrange_mapping *map, *next;
+
+	list_for_each_entry_safe(map, next, dead, free_node) {
+		vrange_mapping_free(map);
+		cond_resched();
+	}
+}
+
+/*
+ * Works out what to map for @req with the container's current page size
+ * and checks it can go in. Called before the mm work and again after it,
+ * since a group attached meanwhile may have changed the page sizes or the
+ * usable ranges.
  */
-int vrange_map_user(struct vrange_iommu *iommu, u64 vaddr, u64 start, u64 last,
-		    int iommu_prot)
+static int vrange_map_check(struct vrange_iommu *iommu,
+			    struct vrange_map_req *req)
+{
+	u64 pgsize, mask, head, tail;
+
+	lockdep_assert_held(&iommu->lock);
+
+	pgsize = 1ULL << __ffs64(iommu->pgsize_bitmap);
+	mask = pgsize - 1;
+	if (!req->trim) {
+		if (!vrange_range_aligned(req->start, req->last, pgsize) ||
+		    (req->vaddr & mask))
+			return -EINVAL;
+		req->out_start = req->start;
+		req->out_last = req->last;
+		req->out_empty = false;
+	} else {
+		/* An IOMMU page maps one page: IOVA and address must agree. */
+		if ((req->start ^ req->vaddr) & mask)
+			return -EINVAL;
+		head = (pgsize - (req->start & mask)) & mask;
+		/* last + 1 wraps to 0 at U64_MAX, which is aligned. */
+		tail = (req->last + 1) & mask;
+		req->out_empty = req->last - req->start < head + tail;
+		req->out_start = req->out_empty ? 0 : req->start + head;
+		req->out_last = req->out_empty ? 0 : req->last - tail;
+	}
+
+	if (!req->out_empty &&
+	    !vrange_iova_usable(iommu, req->out_start, req->out_last))
+		return -ERANGE;
+	if (vrange_mapping_first(iommu, req->start, req->last))
+		return -EEXIST;
+	if (iommu->nr_mappings >= READ_ONCE(vrange_max_mappings))
+		return -ENOSPC;
+	return 0;
+}
+
+static struct vrange_mapping *vrange_mapping_alloc(struct vrange_iommu *iommu,
+						   struct vrange_map_req *req)
 {
 	struct vrange_mapping *map;
-	struct vrange_domain *dom;
-	u64 pgsize, vaddr_last, seq;
-	int rc;
-
-	if (start > last)
-		return -EINVAL;
-
-	mutex_lock(&iommu->op_lock);
-	mutex_lock(&iommu->lock);
-	pgsize = 1ULL << __ffs64(iommu->pgsize_bitmap);
-	if (!vrange_range_aligned(start, last, pgsize) ||
-	    !IS_ALIGNED(vaddr, pgsize)) {
-		rc = -EINVAL;
-		goto out_unlock;
-	}
-	if (check_add_overflow(vaddr, last - start, &vaddr_last)) {
-		rc = -EOVERFLOW;
-		goto out_unlock;
-	}
-	if (!vrange_iova_usable(iommu, start, last)) {
-		rc = -ERANGE;
-		goto out_unlock;
-	}
-	if (vrange_mapping_first(iommu, start, last)) {
-		rc = -EEXIST;
-		goto out_unlock;
-	}
-	if (iommu->nr_mappings >= READ_ONCE(vrange_max_mappings)) {
-		rc = -ENOSPC;
-		goto out_unlock;
-	}
-	if (!access_ok(u64_to_user_ptr(vaddr), last - start)) {
-		rc = -EFAULT;
-		goto out_unlock;
-	}
 
 	map = kzalloc(sizeof(*map), GFP_KERNEL_ACCOUNT);
-	if (!map) {
-		rc = -ENOMEM;
-		goto out_unlock;
-	}
-	map->node.start = start;
-	map->node.last = last;
-	map->vaddr = vaddr;
-	map->iommu_prot = iommu_prot;
-	map->npages = vrange_range_units(start, last, PAGE_SHIFT);
+	if (!map)
+		return NULL;
+	map->node.start = req->start;
+	map->node.last = req->last;
+	map->iommu_prot = req->iommu_prot;
+	map->iommu = iommu;
+	map->backing = vrange_vaddr_is_mmio(req->vaddr) ? VRANGE_MMIO :
+							  VRANGE_RAM;
+	return map;
+}
 
-	rc = vrange_pages_pin(map, vaddr);
-	if (rc)
-		goto out_free;
+/* Pins or resolves what backs the mapping; no lock but op_lock held. */
+static int vrange_mapping_acquire(struct vrange_iommu *iommu,
+				  struct vrange_mapping *map,
+				  const struct vrange_map_req *req)
+{
+	if (req->out_empty)
+		return 0;
+	map->iova = req->out_start;
+	/* Below 2^64: the range is backed by memory or a BAR. */
+	map->length = req->out_last - req->out_start + 1;
+	map->vaddr = req->vaddr + (req->out_start - req->start);
+	if (map->backing == VRANGE_MMIO)
+		return vrange_mmio_resolve(iommu, map);
+	map->npages = vrange_range_units(req->out_start, req->out_last,
+					 PAGE_SHIFT);
+	return vrange_pages_pin(map);
+}
+
+/* Puts @map in the tree and every domain; iommu->lock held. */
+static int vrange_mapping_install(struct vrange_iommu *iommu,
+				  struct vrange_mapping *map)
+{
+	struct vrange_domain *dom;
+	int rc;
 
 	list_for_each_entry(dom, &iommu->domains, node) {
 		rc = vrange_domain_map(dom, map);
 		if (rc) {
 			vrange_domains_unmap(iommu, map, dom);
-			vrange_pages_unpin(map);
-			goto out_free;
+			return rc;
 		}
 	}
-
+	map->mapped = true;
 	interval_tree_insert(&map->node, &iommu->mappings);
 	iommu->nr_mappings++;
-	seq = ++iommu->seq;
-	mutex_unlock(&iommu->lock);
+	return 0;
+}
 
-	vrange_notify(iommu, VFIO_RANGE_EVENT_MAP, seq, start, last);
+/* Tries to resolve a BAR again if its user mapping changed meanwhile. */
+#define VRANGE_MAP_RETRIES	4
+
+/**
+ * vrange_map() - map user memory or a BAR at the IOVA range of a request
+ * @iommu: the container
+ * @req: the request; the caller checked the flags. The out_ fields say
+ *	what was mapped.
+ *
+ * Return: 0 or a negative errno; on error the container is unchanged.
+ */
+int vrange_map(struct vrange_iommu *iommu, struct vrange_map_req *req)
+{
+	struct vrange_mapping *map;
+	u64 vaddr_last, seq = 0;
+	int rc, tries = 0;
+
+	if (req->start > req->last)
+		return -EINVAL;
+	if (check_add_overflow(req->vaddr, req->last - req->start, &vaddr_last))
+		return -EOVERFLOW;
+
+	map = vrange_mapping_alloc(iommu, req);
+	if (!map)
+		return -ENOMEM;
+	/* Trimming is for BARs; memory keeps the strict rule. */
+	if (req->trim && map->backing != VRANGE_MMIO) {
+		kfree(map);
+		return -EINVAL;
+	}
+
+	mutex_lock(&iommu->op_lock);
+	mutex_lock(&iommu->lock);
+	rc = vrange_map_check(iommu, req);
+	mutex_unlock(&iommu->lock);
+	if (rc)
+		goto err_free;
+
+again:
+	rc = vrange_mapping_acquire(iommu, map, req);
+	if (rc)
+		goto err_free;
+
+	mutex_lock(&iommu->lock);
+	rc = vrange_map_check(iommu, req);
+	if (!rc && map->backing == VRANGE_MMIO && vrange_mmio_changed(map)) {
+		mutex_unlock(&iommu->lock);
+		vrange_mapping_free(map);
+		if (++tries == VRANGE_MAP_RETRIES) {
+			mutex_unlock(&iommu->op_lock);
+			return -EAGAIN;
+		}
+		map = vrange_mapping_alloc(iommu, req);
+		if (!map) {
+			mutex_unlock(&iommu->op_lock);
+			return -ENOMEM;
+		}
+		goto again;
+	}
+	if (!rc)
+		rc = vrange_mapping_install(iommu, map);
+	if (!rc && map->length)
+		seq = ++iommu->seq;
+	mutex_unlock(&iommu->lock);
+	if (rc)
+		goto err_release;
+
+	if (seq)
+		vrange_notify(iommu, VFIO_RANGE_EVENT_MAP, seq,
+			      vrange_mapping_start(map),
+			      vrange_mapping_last(map));
 	mutex_unlock(&iommu->op_lock);
 	return 0;
 
-out_free:
-	kfree(map);
-out_unlock:
-	mutex_unlock(&iommu->lock);
+err_release:
+	vrange_mapping_free(map);
 	mutex_unlock(&iommu->op_lock);
+	return rc;
+err_free:
+	mutex_unlock(&iommu->op_lock);
+	kfree(map);
 	return rc;
 }
 
 /*
- * Unmaps every mapping inside [start, last] from all domains with one
- * IOTLB flush per domain (as far as the IOMMU driver can gather), then
- * unpins and frees them. Pages are released only after the flush, so no
- * stale IOTLB entry can reach a freed page.
+ * Unmaps every mapping whose extent lies in [start, last] from all domains
+ * with one IOTLB flush per domain (as far as the IOMMU driver can gather)
+ * and moves them to @dead, to be released once no lock is held: pages go
+ * only after the flush, so no stale IOTLB entry can reach a freed page.
  */
-static u64 vrange_remove_range(struct vrange_iommu *iommu, u64 start, u64 last)
+static u64 vrange_remove_range(struct vrange_iommu *iommu, u64 start, u64 last,
+			       struct list_head *dead)
 {
 	struct vrange_mapping *map, *next;
 	struct vrange_domain *dom;
@@ -216,6 +361,8 @@ static u64 vrange_remove_range(struct vrange_iommu *iommu, u64 start, u64 last)
 
 		iommu_iotlb_gather_init(&gather);
 		vrange_for_each_mapping(map, iommu, start, last) {
+			if (!vrange_mapping_in_domains(map))
+				continue;
 			iommu_unmap_fast(dom->domain, vrange_mapping_start(map),
 					 vrange_mapping_length(map), &gather);
 			cond_resched();
@@ -227,17 +374,18 @@ static u64 vrange_remove_range(struct vrange_iommu *iommu, u64 start, u64 last)
 		next = vrange_mapping_next(map, start, last);
 		interval_tree_remove(&map->node, &iommu->mappings);
 		iommu->nr_mappings--;
+		map->mapped = false;
 		/* The mappings are disjoint and backed by memory: no wrap. */
 		unmapped += vrange_mapping_length(map);
-		vrange_mapping_free(map);
-		cond_resched();
+		list_add_tail(&map->free_node, dead);
 	}
 	return unmapped;
 }
 
 /*
- * Calls @fn once for each run of adjacent mappings inside [start, last]:
- * what an unmap of that range really removes, as few ranges as possible.
+ * Calls @fn once for each run of adjacent mapped ranges whose extents lie
+ * in [start, last]: what an unmap of that range really removes, as few
+ * ranges as possible.
  */
 static void vrange_for_each_run(struct vrange_iommu *iommu, u64 start,
 				u64 last,
@@ -250,6 +398,8 @@ static void vrange_for_each_run(struct vrange_iommu *iommu, u64 start,
 	bool in_run = false;
 
 	vrange_for_each_mapping(map, iommu, start, last) {
+		if (!map->length)
+			continue;
 		/* run_last + 1 cannot wrap: a mapping follows it. */
 		if (in_run && vrange_mapping_start(map) == run_last + 1) {
 			run_last = vrange_mapping_last(map);
@@ -303,6 +453,18 @@ static bool vrange_wait_unpinned(struct vrange_iommu *iommu, u64 start,
 	return false;
 }
 
+/* True if a mapping whose extent meets [start, last] maps something. */
+static bool vrange_range_mapped(struct vrange_iommu *iommu, u64 start,
+				u64 last)
+{
+	struct vrange_mapping *map;
+
+	vrange_for_each_mapping(map, iommu, start, last)
+		if (map->length)
+			return true;
+	return false;
+}
+
 static void vrange_mark_removing(struct vrange_iommu *iommu, u64 start,
 				 u64 last, bool removing)
 {
@@ -320,7 +482,8 @@ static int __vrange_unmap(struct vrange_iommu *iommu, u64 start, u64 last,
 			  bool force, u64 *unmapped)
 {
 	struct vrange_mapping *map;
-	u64 pgsize, seq;
+	LIST_HEAD(dead);
+	u64 seq;
 	int rc = 0;
 
 	*unmapped = 0;
@@ -329,23 +492,17 @@ static int __vrange_unmap(struct vrange_iommu *iommu, u64 start, u64 last,
 
 	mutex_lock(&iommu->op_lock);
 	mutex_lock(&iommu->lock);
-	pgsize = 1ULL << __ffs64(iommu->pgsize_bitmap);
-	if (!vrange_range_aligned(start, last, pgsize)) {
-		rc = -EINVAL;
-		goto out_unlock;
-	}
-
 	/*
-	 * Only the mappings holding start and last can straddle an edge;
+	 * Only the extents holding start and last can straddle an edge;
 	 * check both before touching anything.
 	 */
-	map = vrange_mapping_at(iommu, start);
-	if (map && vrange_mapping_start(map) < start) {
+	map = vrange_mapping_first(iommu, start, start);
+	if (map && vrange_extent_start(map) < start) {
 		rc = -EINVAL;
 		goto out_unlock;
 	}
-	map = vrange_mapping_at(iommu, last);
-	if (map && vrange_mapping_last(map) > last) {
+	map = vrange_mapping_first(iommu, last, last);
+	if (map && vrange_extent_last(map) > last) {
 		rc = -EINVAL;
 		goto out_unlock;
 	}
@@ -353,11 +510,9 @@ static int __vrange_unmap(struct vrange_iommu *iommu, u64 start, u64 last,
 		goto out_unlock;
 
 	vrange_mark_removing(iommu, start, last, true);
-	seq = ++iommu->seq;
 	mutex_unlock(&iommu->lock);
 
-	/* Everyone hears of it while the pages are still mapped and pinned. */
-	vrange_for_each_run(iommu, start, last, vrange_notify_unmap_run, seq);
+	/* Devices first: if one keeps its pins, nothing happened at all. */
 	if (!vrange_wait_unpinned(iommu, start, last) && !force) {
 		pr_warn_ratelimited("vfio-range: an emulated device keeps pages pinned in [%#llx, %#llx]; unmap refused\n",
 				    start, last);
@@ -367,12 +522,25 @@ static int __vrange_unmap(struct vrange_iommu *iommu, u64 start, u64 last,
 		goto out_unlock;
 	}
 
+	/*
+	 * Clients hear of it while the pages are still mapped and pinned.
+	 * Requests that mapped nothing make no event and take no seq.
+	 */
+	if (vrange_range_mapped(iommu, start, last)) {
+		mutex_lock(&iommu->lock);
+		seq = ++iommu->seq;
+		mutex_unlock(&iommu->lock);
+		vrange_for_each_run(iommu, start, last, vrange_notify_unmap_run,
+				    seq);
+	}
+
 	mutex_lock(&iommu->lock);
 	/* Pins left now are stale ones of devices gone at release. */
 	vrange_pins_drop_range(iommu, start, last);
-	*unmapped = vrange_remove_range(iommu, start, last);
+	*unmapped = vrange_remove_range(iommu, start, last, &dead);
 out_unlock:
 	mutex_unlock(&iommu->lock);
+	vrange_mapping_free_list(&dead);
 	mutex_unlock(&iommu->op_lock);
 	return rc;
 }
@@ -382,13 +550,15 @@ out_unlock:
  * @iommu: the container
  * @start: first IOVA of the range
  * @last: last IOVA of the range, inclusive
- * @unmapped: output: the bytes removed
+ * @unmapped: output: the bytes that were mapped and are removed
  *
- * Clients and emulated devices are told before anything is released.
+ * Removes the mappings whose extent (the range their map request named)
+ * lies inside the range. Clients and emulated devices are told before
+ * anything is released.
  *
- * Return: 0; -EINVAL if the range is malformed or a mapping straddles one
- * of its edges; -EDEADLOCK if an emulated device would not unpin pages in
- * the range. On error nothing is removed.
+ * Return: 0; -EINVAL if @start > @last or an extent straddles an edge of
+ * the range; -EDEADLOCK if an emulated device would not unpin pages in the
+ * range. On error nothing is removed.
  */
 int vrange_unmap_range(struct vrange_iommu *iommu, u64 start, u64 last,
 		       u64 *unmapped)
@@ -433,8 +603,9 @@ err_unwind:
 	vrange_for_each_mapping(done, iommu, 0, U64_MAX) {
 		if (done == map)
 			break;
-		iommu_unmap(dom->domain, vrange_mapping_start(done),
-			    vrange_mapping_length(done));
+		if (vrange_mapping_in_domains(done))
+			iommu_unmap(dom->domain, vrange_mapping_start(done),
+				    vrange_mapping_length(done));
 	}
 	return rc;
 }

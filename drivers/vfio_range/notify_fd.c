@@ -155,8 +155,15 @@ static ssize_t vrange_notifier_fd_read(struct file *file, char __user *buf,
 			break;
 		if (copy_to_user(buf + done, batch, n * rec)) {
 			/* The records are gone: say so rather than lose them. */
+			u64 lost = 0;
+			unsigned int i;
+
+			for (i = 0; i < n; i++)
+				lost += batch[i].type ==
+					VFIO_RANGE_EVENT_OVERFLOW ?
+					batch[i].lost : 1;
 			spin_lock(&nf->lock);
-			vrange_queue_overflow(nf, n);
+			vrange_queue_overflow(nf, lost);
 			spin_unlock(&nf->lock);
 			rc = -EFAULT;
 			break;

@@ -29,14 +29,14 @@ static void vrange_pages_uncharge(struct mm_struct *mm, unsigned long npages)
 
 /**
  * vrange_pages_pin() - pin the user memory behind a new mapping
- * @map: mapping with @npages and @iommu_prot set; @pages and @mm are filled
- * @vaddr: user address of the first byte, in the current process
+ * @map: mapping with @vaddr, @npages and @iommu_prot set, in the current
+ *	process; @pages and @mm are filled in
  *
  * Return: 0, or -ENOMEM (allocation or RLIMIT_MEMLOCK), -EFAULT (memory
  * that cannot be pinned or not writable for a writable mapping). On error
  * nothing stays pinned or charged.
  */
-int vrange_pages_pin(struct vrange_mapping *map, u64 vaddr)
+int vrange_pages_pin(struct vrange_mapping *map)
 {
 	unsigned int gup_flags = FOLL_LONGTERM;
 	unsigned long done = 0;
@@ -64,7 +64,7 @@ int vrange_pages_pin(struct vrange_mapping *map, u64 vaddr)
 		int batch = min_t(unsigned long, map->npages - done,
 				  VRANGE_PIN_BATCH);
 
-		rc = pin_user_pages_fast(vaddr + (done << PAGE_SHIFT), batch,
+		rc = pin_user_pages_fast(map->vaddr + (done << PAGE_SHIFT), batch,
 					 gup_flags, map->pages + done);
 		if (rc <= 0) {
 			rc = rc ?: -EFAULT;

@@ -9,6 +9,7 @@
 #include <linux/err.h>
 #include <linux/iommu.h>
 #include <linux/irqdomain.h>
+#include <linux/mm.h>
 #include <linux/version.h>
 
 /* iommu_map() takes a gfp argument since 6.3. */
@@ -51,6 +52,36 @@ static inline bool vrange_compat_group_msi_isolated(struct iommu_group *group)
 	return irq_domain_check_msi_remap() ||
 	       iommu_group_for_each_dev(group, NULL,
 					vrange_compat_dev_msi_isolated) > 0;
+#endif
+}
+
+/*
+ * The PFN mapped at @addr in a VM_PFNMAP/VM_IO @vma; mmap_lock held.
+ * Returns -EFAULT if nothing is mapped there yet.
+ */
+static inline int vrange_compat_follow_pfn(struct vm_area_struct *vma,
+					   unsigned long addr,
+					   unsigned long *pfn)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
+	struct follow_pfnmap_args args = { .vma = vma, .address = addr };
+	int rc = follow_pfnmap_start(&args);
+
+	if (rc)
+		return rc;
+	*pfn = args.pfn;
+	follow_pfnmap_end(&args);
+	return 0;
+#else
+	spinlock_t *ptl;
+	pte_t *ptep;
+	int rc = follow_pte(vma->vm_mm, addr, &ptep, &ptl);
+
+	if (rc)
+		return rc;
+	*pfn = pte_pfn(*ptep);
+	pte_unmap_unlock(ptep, ptl);
+	return 0;
 #endif
 }
 

@@ -12,6 +12,7 @@
 
 #include <linux/interval_tree.h>
 #include <linux/list.h>
+#include <linux/mmu_notifier.h>
 #include <linux/mutex.h>
 #include <linux/refcount.h>
 #include <linux/rwsem.h>
@@ -127,41 +128,110 @@ struct vrange_pin {
 };
 
 /**
+ * enum vrange_backing - what a mapping points the IOMMU at
+ * @VRANGE_RAM: ordinary memory, pinned page by page
+ * @VRANGE_MMIO: a VM_PFNMAP/VM_IO range (a device BAR): contiguous PFNs,
+ *	neither pinned nor charged
+ */
+enum vrange_backing {
+	VRANGE_RAM,
+	VRANGE_MMIO,
+};
+
+/**
  * struct vrange_mapping - one successful VFIO_IOMMU_RANGE_MAP
- * @node: IOVA range [node.start, node.last] in &vrange_iommu.mappings
- * @vaddr: user address of the first byte
+ * @node: the extent: the IOVA range the request named. Extents never
+ *	overlap; unmap works on them.
+ * @iova: first IOVA really mapped
+ * @length: bytes really mapped; 0 for a trimmed request that left nothing
+ * @vaddr: user address behind @iova
  * @iommu_prot: IOMMU_READ and/or IOMMU_WRITE
- * @npages: number of entries in @pages
- * @pages: the pinned pages, in IOVA order
- * @mm: the mm charged for @pages (held with mmgrab())
- * @removing: an unmap is telling clients about this mapping; emulated
- *	devices may no longer pin it
+ * @backing: what is mapped
+ * @removing: an unmap is telling clients about it; no new pins
+ * @npages: RAM: number of entries in @pages
+ * @pages: RAM: the pinned pages, in IOVA order
+ * @mm: RAM: the mm charged for @pages (held with mmgrab())
+ * @pfn: MMIO: first PFN
+ * @iommu: MMIO: the container, for @mmu_sub's callback
+ * @mmu_sub: MMIO: watches the user mapping of the BAR
+ * @mmu_seq: MMIO: @mmu_sub's sequence when the PFNs were looked up
+ * @mapped: MMIO: in the domains; under vrange_iommu.lock
+ * @revoked: MMIO: the BAR mapping went away and the IOMMU mapping was
+ *	removed with it; under vrange_iommu.lock
+ * @free_node: on the list of mappings to free once no lock is held
  */
 struct vrange_mapping {
 	struct interval_tree_node node;
+	u64 iova;
+	u64 length;
 	u64 vaddr;
 	int iommu_prot;
+	enum vrange_backing backing;
+	bool removing;
+
 	unsigned long npages;
 	struct page **pages;
 	struct mm_struct *mm;
-	bool removing;
+
+	unsigned long pfn;
+	struct vrange_iommu *iommu;
+	struct mmu_interval_notifier mmu_sub;
+	unsigned long mmu_seq;
+	bool mapped;
+	bool revoked;
+
+	struct list_head free_node;
 };
 
 static inline u64 vrange_mapping_start(const struct vrange_mapping *map)
 {
+	return map->iova;
+}
+
+/* Only for a mapping with a non-zero length. */
+static inline u64 vrange_mapping_last(const struct vrange_mapping *map)
+{
+	return map->iova + map->length - 1;
+}
+
+/* What is mapped is backed by memory or a BAR: never 2^64 bytes. */
+static inline u64 vrange_mapping_length(const struct vrange_mapping *map)
+{
+	return map->length;
+}
+
+static inline u64 vrange_extent_start(const struct vrange_mapping *map)
+{
 	return map->node.start;
 }
 
-static inline u64 vrange_mapping_last(const struct vrange_mapping *map)
+static inline u64 vrange_extent_last(const struct vrange_mapping *map)
 {
 	return map->node.last;
 }
 
-/* A mapping is backed by memory, so its length never reaches 2^64. */
-static inline u64 vrange_mapping_length(const struct vrange_mapping *map)
-{
-	return map->node.last - map->node.start + 1;
-}
+/**
+ * struct vrange_map_req - a map request and what it produced
+ * @vaddr: user address of @start
+ * @start: first IOVA requested
+ * @last: last IOVA requested, inclusive
+ * @iommu_prot: IOMMU_READ and/or IOMMU_WRITE
+ * @trim: map the largest aligned interior (MMIO only) instead of refusing
+ *	an unaligned request
+ * @out_start: first IOVA mapped
+ * @out_last: last IOVA mapped
+ * @out_empty: nothing was mapped (the request was smaller than a page)
+ */
+struct vrange_map_req {
+	u64 vaddr;
+	u64 start;
+	u64 last;
+	int iommu_prot;
+	bool trim;
+	u64 out_start;
+	u64 out_last;
+	bool out_empty;
+};
 
 #define vrange_for_each_mapping(map, iommu, start, last)                      \
 	for (map = vrange_mapping_first(iommu, start, last); map;             \
@@ -173,20 +243,27 @@ extern unsigned int vrange_max_clients;
 extern bool vrange_allow_unsafe_interrupts;
 
 /* pages.c: pinning and locked_vm accounting */
-int vrange_pages_pin(struct vrange_mapping *map, u64 vaddr);
+int vrange_pages_pin(struct vrange_mapping *map);
 void vrange_pages_unpin(struct vrange_mapping *map);
+
+/* mmio.c: BARs mapped through their user mapping */
+bool vrange_vaddr_is_mmio(u64 vaddr);
+int vrange_mmio_resolve(struct vrange_iommu *iommu, struct vrange_mapping *map);
+bool vrange_mmio_changed(struct vrange_mapping *map);
+void vrange_mmio_release(struct vrange_mapping *map);
 
 /* mapping.c: the IOVA -> pages engine */
 struct vrange_mapping *vrange_mapping_first(struct vrange_iommu *iommu,
 					    u64 start, u64 last);
 struct vrange_mapping *vrange_mapping_next(struct vrange_mapping *map,
 					   u64 start, u64 last);
-int vrange_map_user(struct vrange_iommu *iommu, u64 vaddr, u64 start, u64 last,
-		    int iommu_prot);
+int vrange_map(struct vrange_iommu *iommu, struct vrange_map_req *req);
 int vrange_unmap_range(struct vrange_iommu *iommu, u64 start, u64 last,
 		       u64 *unmapped);
 void vrange_unmap_all(struct vrange_iommu *iommu);
-struct vrange_mapping *vrange_mapping_at(struct vrange_iommu *iommu, u64 iova);
+struct vrange_mapping *vrange_ram_at(struct vrange_iommu *iommu, u64 iova);
+void vrange_domain_unmap_one(struct vrange_iommu *iommu,
+			     struct vrange_mapping *map);
 int vrange_domain_replay(struct vrange_iommu *iommu, struct vrange_domain *dom);
 
 /* iova_space.c: usable IOVA ranges */

@@ -29,11 +29,12 @@
  * Errors mean the same in every ioctl:
  *
  *  - EINVAL: ``argsz`` is smaller than the fields the ioctl needs, a flag
- *    bit is unknown, ``start > last``, or an address is not aligned to the
- *    smallest IOMMU page size.
+ *    bit is unknown, a reserved field is not zero, ``start > last``, or an
+ *    address is not aligned to the smallest IOMMU page size.
  *  - E2BIG: ``argsz`` is larger than the structure the kernel knows and
  *    the extra bytes are not zero (or exceed one page).
- *  - EFAULT: the argument or the user memory to map cannot be accessed.
+ *  - EFAULT: the argument or the user memory to map cannot be accessed
+ *    (or pinned, or is read-only for a writable mapping).
  *  - EOVERFLOW: the user virtual range would wrap past the top of the
  *    address space.
  *  - ERANGE: the IOVA range is not inside the usable IOVA ranges reported
@@ -42,8 +43,36 @@
  *  - ENOSPC: the container holds the maximum number of mappings.
  *  - ENOMEM: out of memory, or the pinned pages would exceed
  *    ``RLIMIT_MEMLOCK`` for a caller without ``CAP_IPC_LOCK``.
+ *  - EDEADLOCK: an emulated-IOMMU device did not release the pages it
+ *    pinned in a range being unmapped.
  *
  * A call that fails changes nothing.
+ */
+
+/**
+ * DOC: Device memory
+ *
+ * A map request whose ``vaddr`` lies in a ``VM_PFNMAP``/``VM_IO`` mapping,
+ * such as a BAR mmapped from a vfio-pci device fd, maps the PFNs behind it
+ * for peer-to-peer DMA: nothing is pinned or charged, and the IOMMU maps
+ * them as MMIO. The whole range must lie in that one mapping (EINVAL if it
+ * leaves it) and its PFNs must be contiguous (EINVAL); RAM mapped with
+ * ``VM_PFNMAP`` is refused (EFAULT).
+ *
+ * QEMU hands over BAR sections whose edges need not fall on IOMMU pages.
+ * With %VFIO_RANGE_MAP_TRIM the request maps the largest aligned interior
+ * of [start, last] instead of failing: the start is rounded up and the end
+ * rounded down to the smallest IOMMU page size. ``start`` and ``vaddr``
+ * must share their offset within that page (EINVAL otherwise: no trimming
+ * can make them agree). With 4 KiB pages: [0x1000, 0x1fff] maps as is;
+ * [0x1800, 0x47ff] maps [0x2000, 0x3fff]; [0x1800, 0x27ff] maps nothing and
+ * reports %VFIO_RANGE_MAP_OUT_EMPTY. Either way the request is remembered:
+ * unmapping [start, last] removes exactly what it mapped.
+ *
+ * When the user mapping of the BAR goes away (munmap, process exit) or
+ * vfio-pci revokes it (memory decode disabled, reset), the IOMMU mapping is
+ * removed at once, so no DMA can reach the BAR after the user lost it; the
+ * request stays recorded until it is unmapped.
  */
 
 /**
@@ -61,31 +90,53 @@
  * @VFIO_RANGE_MAP_READ: the device may read the memory
  * @VFIO_RANGE_MAP_WRITE: the device may write the memory; the pages are
  *	pinned for write, so read-only memory cannot be mapped with it
+ * @VFIO_RANGE_MAP_TRIM: for device memory only (a BAR mmap, see
+ *	"Device memory"): map the largest interior of the request that is
+ *	aligned to the smallest IOMMU page size instead of refusing an
+ *	unaligned request; the out_ fields say what was mapped
  */
 enum vfio_range_map_flags {
 	VFIO_RANGE_MAP_READ = 1 << 0,
 	VFIO_RANGE_MAP_WRITE = 1 << 1,
+	VFIO_RANGE_MAP_TRIM = 1 << 2,
+};
+
+/**
+ * enum vfio_range_map_out_flags - what a &struct vfio_range_map produced
+ * @VFIO_RANGE_MAP_OUT_EMPTY: nothing was mapped: the request held no whole
+ *	aligned IOMMU page. The request is still recorded, so unmapping its
+ *	range succeeds with ``unmapped`` = 0.
+ */
+enum vfio_range_map_out_flags {
+	VFIO_RANGE_MAP_OUT_EMPTY = 1 << 0,
 };
 
 /**
  * struct vfio_range_map - ioctl(VFIO_IOMMU_RANGE_MAP)
- * @argsz: sizeof(struct vfio_range_map)
+ * @argsz: sizeof(struct vfio_range_map); the out_ fields are written only
+ *	if @argsz covers them
  * @flags: a combination of &enum vfio_range_map_flags; at least one of
  *	READ and WRITE
  * @vaddr: user virtual address of the first byte to map
  * @start: first IOVA of the mapping
  * @last: last IOVA of the mapping, inclusive
+ * @out_start: output: first IOVA mapped (0 if nothing was)
+ * @out_last: output: last IOVA mapped, inclusive (0 if nothing was)
+ * @out_flags: output: &enum vfio_range_map_out_flags
+ * @__reserved: must be 0
  *
- * Pins the user memory [@vaddr, @vaddr + (@last - @start)] and maps it at
- * IOVA [@start, @last] in every IOMMU domain of the container.
+ * Maps the user memory [@vaddr, @vaddr + (@last - @start)] at IOVA
+ * [@start, @last] in every IOMMU domain of the container. Ordinary memory
+ * is pinned; device memory is mapped by its PFNs (see "Device memory").
  *
  * @start, @last + 1 (modulo 2^64) and @vaddr must be aligned to the
- * smallest page size in ``iova_pgsizes`` (EINVAL). The range must not
- * overlap an existing mapping (EEXIST) and must lie inside one usable IOVA
- * range (ERANGE). The pinned pages are charged to the caller's
- * ``locked_vm`` against ``RLIMIT_MEMLOCK`` (ENOMEM past it unless the caller
- * has ``CAP_IPC_LOCK``). Each mapping counts against the module parameter
- * ``max_mappings`` (ENOSPC past it).
+ * smallest page size in ``iova_pgsizes`` (EINVAL), unless
+ * %VFIO_RANGE_MAP_TRIM is given for device memory. The request must not
+ * overlap the range of an earlier request (EEXIST) and what is mapped must
+ * lie inside one usable IOVA range (ERANGE). Pinned pages are charged to
+ * the caller's ``locked_vm`` against ``RLIMIT_MEMLOCK`` (ENOMEM past it
+ * unless the caller has ``CAP_IPC_LOCK``). Each request counts against the
+ * module parameter ``max_mappings`` (ENOSPC past it).
  */
 struct vfio_range_map {
 	__u32 argsz;
@@ -93,6 +144,10 @@ struct vfio_range_map {
 	__aligned_u64 vaddr;
 	__aligned_u64 start;
 	__aligned_u64 last;
+	__aligned_u64 out_start;
+	__aligned_u64 out_last;
+	__u32 out_flags;
+	__u32 __reserved;
 };
 
 #define VFIO_IOMMU_RANGE_MAP		_IO(VFIO_TYPE, VFIO_RANGE_BASE + 0)
@@ -103,15 +158,17 @@ struct vfio_range_map {
  * @flags: must be 0
  * @start: first IOVA of the range to clear
  * @last: last IOVA of the range to clear, inclusive
- * @unmapped: output: the number of bytes that were unmapped
+ * @unmapped: output: the number of bytes that were mapped and are now
+ *	unmapped
  *
- * Removes every mapping inside [@start, @last], unpins its pages and
- * uncharges them. The range may span gaps and any number of mappings; a
- * range that holds no mapping succeeds with @unmapped = 0. A mapping that
- * lies partly inside and partly outside the range makes the whole call
- * fail with EINVAL, and nothing is removed. [0, U64_MAX] removes
- * everything. @start and @last + 1 must be aligned as for
- * &struct vfio_range_map.
+ * Removes every map request whose range lies inside [@start, @last],
+ * unmaps what it mapped, unpins its pages and uncharges them. The range
+ * may span gaps and any number of requests; a range that holds none
+ * succeeds with @unmapped = 0. A request whose range lies partly inside
+ * and partly outside makes the whole call fail with EINVAL, and nothing is
+ * removed. Unmapping exactly the range of an earlier request removes just
+ * what that request mapped, aligned or not. [0, U64_MAX] removes
+ * everything.
  */
 struct vfio_range_unmap {
 	__u32 argsz;

@@ -1,0 +1,660 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Helpers shared by the vfio-range selftests: finding the QEMU "edu" test
+ * device and its IOMMU group, VFIO container setup, raw and asserting
+ * wrappers of the range map/unmap ioctls (iommufd_utils.h style: _test_x()
+ * returns the ioctl result, test_x() asserts success, test_err_x() asserts
+ * the errno), locked_vm readers and a minimal edu DMA driver.
+ */
+#ifndef __SELFTEST_VFIO_RANGE_UTILS_H
+#define __SELFTEST_VFIO_RANGE_UTILS_H
+
+/* The 6.1 harness has an unused parameter of its own. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+#include "kselftest_harness.h"
+#pragma GCC diagnostic pop
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <linux/capability.h>
+#include <linux/pci_regs.h>
+#include <linux/vfio.h>
+#include <linux/vfio_range.h>
+
+#define U64_MAX			UINT64_MAX
+#define SZ_4K			0x1000ULL
+#define SZ_64K			0x10000ULL
+#define SZ_1M			0x100000ULL
+#define SZ_2M			0x200000ULL
+
+#define sizeof_field(TYPE, MEMBER)	sizeof((((TYPE *)0)->MEMBER))
+#define offsetofend(TYPE, MEMBER) \
+	(offsetof(TYPE, MEMBER) + sizeof_field(TYPE, MEMBER))
+
+/* x86 MSI window, a reserved region of every device behind VT-d. */
+#define MSI_IOVA_START		0xfee00000ULL
+#define MSI_IOVA_LAST		0xfeefffffULL
+
+#define RANGE_RW		(VFIO_RANGE_MAP_READ | VFIO_RANGE_MAP_WRITE)
+
+#define VFIO_RANGE_MODULE	"vfio_iommu_range"
+#define VFIO_RANGE_SYSFS	"/sys/module/" VFIO_RANGE_MODULE
+#define MAX_MAPPINGS_PARAM	VFIO_RANGE_SYSFS "/parameters/max_mappings"
+#define MAX_MAPPINGS_DEFAULT	65535UL
+
+/* @bit (one or more flag bits) is set in @flags. */
+#define ASSERT_FLAG(flags, bit)						\
+	ASSERT_EQ((__typeof__(flags))(bit), (flags) & (bit))
+
+#define EXPECT_ERRNO(expected_errno, cmd)			\
+	({							\
+		ASSERT_EQ(-1, cmd);				\
+		EXPECT_EQ(expected_errno, errno);		\
+	})
+
+/* ---------------------------------------------------------------------- */
+/* edu device discovery                                                   */
+/* ---------------------------------------------------------------------- */
+
+#define EDU_VENDOR		0x1234
+#define EDU_DEVICE		0x11e8
+#define EDU_MAX			4
+
+struct edu_info {
+	char bdf[NAME_MAX + 1];
+	int group;
+};
+
+static inline int sysfs_read_ulong(const char *path, unsigned long *val)
+{
+	char buf[64];
+	char *end;
+	ssize_t len;
+	int fd;
+
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	len = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (len <= 0)
+		return -1;
+	buf[len] = '\0';
+	errno = 0;
+	*val = strtoul(buf, &end, 0);
+	if (errno || end == buf)
+		return -1;
+	return 0;
+}
+
+static inline int sysfs_write_ulong(const char *path, unsigned long val)
+{
+	char buf[32];
+	int len, fd;
+	ssize_t ret;
+
+	fd = open(path, O_WRONLY);
+	if (fd < 0)
+		return -1;
+	len = snprintf(buf, sizeof(buf), "%lu\n", val);
+	ret = write(fd, buf, len);
+	close(fd);
+	return ret == len ? 0 : -1;
+}
+
+static inline int edu_info_cmp(const void *a, const void *b)
+{
+	const struct edu_info *ea = a, *eb = b;
+
+	return strcmp(ea->bdf, eb->bdf);
+}
+
+/*
+ * Fill @edu with up to @max edu devices, sorted by PCI address, and return
+ * how many were found. Devices without an IOMMU group are left out.
+ */
+static inline int edu_find(struct edu_info *edu, int max)
+{
+	const char *base = "/sys/bus/pci/devices";
+	char path[PATH_MAX], link[PATH_MAX];
+	unsigned long vendor, device;
+	struct dirent *de;
+	const char *slash;
+	ssize_t len;
+	int n = 0;
+	DIR *dir;
+
+	dir = opendir(base);
+	if (!dir)
+		return 0;
+	while ((de = readdir(dir)) && n < max) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s/vendor", base, de->d_name);
+		if (sysfs_read_ulong(path, &vendor) || vendor != EDU_VENDOR)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s/device", base, de->d_name);
+		if (sysfs_read_ulong(path, &device) || device != EDU_DEVICE)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s/iommu_group", base,
+			 de->d_name);
+		len = readlink(path, link, sizeof(link) - 1);
+		if (len <= 0)
+			continue;
+		link[len] = '\0';
+		slash = strrchr(link, '/');
+		snprintf(edu[n].bdf, sizeof(edu[n].bdf), "%s", de->d_name);
+		edu[n].group = atoi(slash ? slash + 1 : link);
+		n++;
+	}
+	closedir(dir);
+	qsort(edu, n, sizeof(*edu), edu_info_cmp);
+	return n;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Container and group setup                                              */
+/* ---------------------------------------------------------------------- */
+
+static inline int vfio_group_open(int group)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/dev/vfio/%d", group);
+	return open(path, O_RDWR);
+}
+
+/*
+ * Open a container and @group, put the group in the container and select
+ * @iommu_type, asserting each step. Anything that fails here is an
+ * environment problem (or the module is not loaded), never a skip.
+ */
+static inline void __vfio_container_setup(struct __test_metadata *_metadata,
+					  int group, __u32 iommu_type,
+					  int *container_fd, int *group_fd)
+{
+	struct vfio_group_status status = { .argsz = sizeof(status) };
+
+	*container_fd = open("/dev/vfio/vfio", O_RDWR);
+	ASSERT_LE(0, *container_fd)
+		TH_LOG("open /dev/vfio/vfio: %s", strerror(errno));
+	ASSERT_EQ(VFIO_API_VERSION,
+		  ioctl(*container_fd, VFIO_GET_API_VERSION));
+
+	*group_fd = vfio_group_open(group);
+	ASSERT_LE(0, *group_fd)
+		TH_LOG("open /dev/vfio/%d: %s", group, strerror(errno));
+	ASSERT_EQ(0, ioctl(*group_fd, VFIO_GROUP_GET_STATUS, &status));
+	ASSERT_FLAG(status.flags, VFIO_GROUP_FLAGS_VIABLE)
+		TH_LOG("group %d is not viable (all devices on vfio-pci?)",
+		       group);
+	ASSERT_EQ(0, ioctl(*group_fd, VFIO_GROUP_SET_CONTAINER,
+			   container_fd));
+
+	ASSERT_EQ(1, ioctl(*container_fd, VFIO_CHECK_EXTENSION, iommu_type))
+		TH_LOG("IOMMU type %#x not supported (is %s loaded?)",
+		       iommu_type, iommu_type == VFIO_RANGE_IOMMU ?
+		       VFIO_RANGE_MODULE ".ko" : "vfio_iommu_type1");
+	ASSERT_EQ(0, ioctl(*container_fd, VFIO_SET_IOMMU, iommu_type))
+		TH_LOG("VFIO_SET_IOMMU(%#x): %s", iommu_type, strerror(errno));
+}
+
+/*
+ * type1 is only a reference for some tests; they skip without it. The
+ * range backend is what is under test: its absence is always a failure.
+ */
+#define TYPE1_MISSING	"vfio_iommu_type1 not loaded (modprobe it)"
+
+static inline bool type1_loaded(void)
+{
+	return !access("/sys/module/vfio_iommu_type1", F_OK);
+}
+
+static inline void vfio_close(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+/* ---------------------------------------------------------------------- */
+/* VFIO_IOMMU_GET_INFO                                                    */
+/* ---------------------------------------------------------------------- */
+
+#define IOVA_RANGES_MAX		16U
+
+struct iommu_info {
+	__u64 pgsizes;
+	__u64 pgsize;		/* smallest page size */
+	__u32 nr_ranges;
+	struct vfio_iova_range ranges[IOVA_RANGES_MAX];
+	__u64 top;		/* last byte of the highest usable range */
+};
+
+static inline int _test_get_info(int fd, void *buf, __u32 argsz)
+{
+	struct vfio_iommu_type1_info *info = buf;
+
+	info->argsz = argsz;
+	return ioctl(fd, VFIO_IOMMU_GET_INFO, buf);
+}
+
+/* The capability with @id in a VFIO info buffer of @size bytes, or NULL. */
+static inline struct vfio_info_cap_header *
+vfio_info_find_cap(void *buf, size_t size, __u32 offset, __u16 id)
+{
+	struct vfio_info_cap_header *hdr;
+	int hops = 0;
+
+	while (offset && hops++ < 64) {
+		if (offset + sizeof(*hdr) > size)
+			return NULL;
+		hdr = (struct vfio_info_cap_header *)((char *)buf + offset);
+		if (hdr->id == id)
+			return hdr;
+		offset = hdr->next;
+	}
+	return NULL;
+}
+
+/* Query the page sizes and the usable IOVA ranges of a container. */
+static inline void __get_iommu_info(struct __test_metadata *_metadata, int fd,
+				    struct iommu_info *out)
+{
+	struct vfio_iommu_type1_info_cap_iova_range *cap;
+	struct vfio_iommu_type1_info *info;
+	struct vfio_info_cap_header *hdr;
+	__u32 argsz, i;
+
+	info = calloc(1, sizeof(*info));
+	ASSERT_NE(NULL, info);
+	ASSERT_EQ(0, _test_get_info(fd, info, sizeof(*info)));
+	argsz = info->argsz;
+	ASSERT_LE(sizeof(*info), argsz);
+	ASSERT_GE(SZ_64K, argsz);
+	free(info);
+
+	info = calloc(1, argsz);
+	ASSERT_NE(NULL, info);
+	ASSERT_EQ(0, _test_get_info(fd, info, argsz));
+	ASSERT_FLAG(info->flags, VFIO_IOMMU_INFO_PGSIZES);
+	ASSERT_NE(0ULL, info->iova_pgsizes);
+	out->pgsizes = info->iova_pgsizes;
+	out->pgsize = info->iova_pgsizes & -info->iova_pgsizes;
+
+	ASSERT_FLAG(info->flags, VFIO_IOMMU_INFO_CAPS);
+	hdr = vfio_info_find_cap(info, argsz, info->cap_offset,
+				 VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE);
+	ASSERT_NE(NULL, hdr);
+	cap = (void *)hdr;
+	ASSERT_LT(0U, cap->nr_iovas);
+	ASSERT_GE(IOVA_RANGES_MAX, cap->nr_iovas);
+	ASSERT_GE(argsz, (__u32)((char *)&cap->iova_ranges[cap->nr_iovas] -
+				 (char *)info));
+	out->nr_ranges = cap->nr_iovas;
+	for (i = 0; i < cap->nr_iovas; i++)
+		out->ranges[i] = cap->iova_ranges[i];
+	out->top = out->ranges[out->nr_ranges - 1].end;
+	free(info);
+}
+
+/* ---------------------------------------------------------------------- */
+/* VFIO_IOMMU_RANGE_MAP / VFIO_IOMMU_RANGE_UNMAP                          */
+/* ---------------------------------------------------------------------- */
+
+static inline int _test_range_map(int fd, __u64 vaddr, __u64 start, __u64 last,
+				  __u32 flags)
+{
+	struct vfio_range_map cmd = {
+		.argsz = sizeof(cmd),
+		.flags = flags,
+		.vaddr = vaddr,
+		.start = start,
+		.last = last,
+	};
+
+	return ioctl(fd, VFIO_IOMMU_RANGE_MAP, &cmd);
+}
+
+#define test_range_map_flags(buf, start, last, flags)			\
+	ASSERT_EQ(0, _test_range_map(self->container_fd,		\
+				     (uintptr_t)(buf), start, last,	\
+				     flags))
+#define test_range_map(buf, start, last)				\
+	test_range_map_flags(buf, start, last, RANGE_RW)
+#define test_err_range_map_flags(_errno, buf, start, last, flags)	\
+	EXPECT_ERRNO(_errno, _test_range_map(self->container_fd,	\
+					     (uintptr_t)(buf), start,	\
+					     last, flags))
+#define test_err_range_map(_errno, buf, start, last)			\
+	test_err_range_map_flags(_errno, buf, start, last, RANGE_RW)
+
+/* @unmapped gets the byte count; it starts as a poison value. */
+static inline int _test_range_unmap(int fd, __u64 start, __u64 last,
+				    __u32 flags, __u64 *unmapped)
+{
+	struct vfio_range_unmap cmd = {
+		.argsz = sizeof(cmd),
+		.flags = flags,
+		.start = start,
+		.last = last,
+		.unmapped = 0xdeadbeefdeadbeefULL,
+	};
+	int ret;
+
+	ret = ioctl(fd, VFIO_IOMMU_RANGE_UNMAP, &cmd);
+	if (unmapped)
+		*unmapped = cmd.unmapped;
+	return ret;
+}
+
+#define test_range_unmap(start, last, bytes)				\
+	({								\
+		__u64 __unmapped;					\
+									\
+		ASSERT_EQ(0, _test_range_unmap(self->container_fd,	\
+					       start, last, 0,		\
+					       &__unmapped));		\
+		ASSERT_EQ((__u64)(bytes), __unmapped);			\
+	})
+#define test_err_range_unmap_flags(_errno, start, last, flags)		\
+	EXPECT_ERRNO(_errno, _test_range_unmap(self->container_fd,	\
+					       start, last, flags, NULL))
+#define test_err_range_unmap(_errno, start, last)			\
+	test_err_range_unmap_flags(_errno, start, last, 0)
+
+/* Nothing at all is mapped in the container. */
+#define test_range_empty()	test_range_unmap(0, U64_MAX, 0)
+
+/* ---------------------------------------------------------------------- */
+/* Upstream type1 (reference backend for the DMA plumbing)                */
+/* ---------------------------------------------------------------------- */
+
+static inline int _test_type1_map(int fd, __u64 vaddr, __u64 iova, __u64 size,
+				  __u32 flags)
+{
+	struct vfio_iommu_type1_dma_map cmd = {
+		.argsz = sizeof(cmd),
+		.flags = flags,
+		.vaddr = vaddr,
+		.iova = iova,
+		.size = size,
+	};
+
+	return ioctl(fd, VFIO_IOMMU_MAP_DMA, &cmd);
+}
+
+static inline int _test_type1_unmap(int fd, __u64 iova, __u64 size,
+				    __u64 *unmapped)
+{
+	struct vfio_iommu_type1_dma_unmap cmd = {
+		.argsz = sizeof(cmd),
+		.iova = iova,
+		.size = size,
+	};
+	int ret;
+
+	ret = ioctl(fd, VFIO_IOMMU_UNMAP_DMA, &cmd);
+	if (unmapped)
+		*unmapped = cmd.size;
+	return ret;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Memory, locked_vm, capabilities                                        */
+/* ---------------------------------------------------------------------- */
+
+static inline void *test_mmap(size_t size, int prot)
+{
+	void *buf = mmap(NULL, size, prot, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	return buf == MAP_FAILED ? NULL : buf;
+}
+
+/* VmLck of @pid (0: this process) in KiB, or -1. */
+static inline long vmlck_kb(pid_t pid)
+{
+	char path[64], line[256];
+	long kb = -1;
+	FILE *f;
+
+	if (pid)
+		snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	else
+		snprintf(path, sizeof(path), "/proc/self/status");
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "VmLck: %ld kB", &kb) == 1)
+			break;
+	}
+	fclose(f);
+	return kb;
+}
+
+#define ASSERT_VMLCK(base_kb, bytes)					\
+	ASSERT_EQ((long)(base_kb) + (long)((bytes) / 1024), vmlck_kb(0))
+
+/* Remove CAP_IPC_LOCK from the effective and permitted sets. */
+static inline int drop_cap_ipc_lock(void)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+	int idx = CAP_TO_INDEX(CAP_IPC_LOCK);
+
+	if (syscall(SYS_capget, &hdr, data))
+		return -1;
+	data[idx].effective &= ~CAP_TO_MASK(CAP_IPC_LOCK);
+	data[idx].permitted &= ~CAP_TO_MASK(CAP_IPC_LOCK);
+	data[idx].inheritable &= ~CAP_TO_MASK(CAP_IPC_LOCK);
+	return syscall(SYS_capset, &hdr, data);
+}
+
+static inline bool has_cap_ipc_lock(void)
+{
+	struct __user_cap_header_struct hdr = {
+		.version = _LINUX_CAPABILITY_VERSION_3,
+	};
+	struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+
+	if (syscall(SYS_capget, &hdr, data))
+		return false;
+	return data[CAP_TO_INDEX(CAP_IPC_LOCK)].effective &
+	       CAP_TO_MASK(CAP_IPC_LOCK);
+}
+
+/* ---------------------------------------------------------------------- */
+/* edu: QEMU's educational PCI device (hw/misc/edu.c)                     */
+/* ---------------------------------------------------------------------- */
+
+#define EDU_REG_IDENT		0x00
+#define EDU_REG_LIVENESS	0x04
+#define EDU_REG_DMA_SRC		0x80
+#define EDU_REG_DMA_DST		0x88
+#define EDU_REG_DMA_COUNT	0x90
+#define EDU_REG_DMA_CMD		0x98
+
+#define EDU_IDENT		0x010000edU
+#define EDU_DMA_START		0x1
+#define EDU_DMA_FROM_DEV	0x2	/* device buffer -> RAM */
+
+/* The device-side DMA buffer. */
+#define EDU_BUF_ADDR		0x40000ULL
+#define EDU_BUF_SIZE		4096
+/*
+ * QEMU 7.2 aborts when a transfer reaches the last byte of the device
+ * buffer, so stay well below it. The device also masks DMA addresses to
+ * 28 bits: every IOVA it uses must be below 256 MiB.
+ */
+#define EDU_DMA_LEN		2048
+#define EDU_DMA_TIMEOUT_MS	10000
+
+struct edu_dev {
+	int fd;
+	void *bar0;
+	size_t bar0_size;
+	__u64 config_offset;
+};
+
+static inline __u32 edu_read32(struct edu_dev *edu, unsigned int reg)
+{
+	return *(volatile __u32 *)((char *)edu->bar0 + reg);
+}
+
+static inline void edu_write32(struct edu_dev *edu, unsigned int reg, __u32 val)
+{
+	*(volatile __u32 *)((char *)edu->bar0 + reg) = val;
+}
+
+static inline void edu_write64(struct edu_dev *edu, unsigned int reg, __u64 val)
+{
+	*(volatile __u64 *)((char *)edu->bar0 + reg) = val;
+}
+
+static inline void edu_init(struct edu_dev *edu)
+{
+	edu->fd = -1;
+	edu->bar0 = NULL;
+}
+
+static inline void edu_close(struct edu_dev *edu)
+{
+	if (edu->bar0)
+		munmap(edu->bar0, edu->bar0_size);
+	edu->bar0 = NULL;
+	vfio_close(&edu->fd);
+}
+
+/*
+ * Get the device fd of @bdf from @group_fd (its group must already be in a
+ * container with an IOMMU set), map BAR0 and enable bus mastering.
+ */
+static inline void __edu_open(struct __test_metadata *_metadata, int group_fd,
+			      const char *bdf, struct edu_dev *edu)
+{
+	struct vfio_region_info reg = { .argsz = sizeof(reg) };
+	struct vfio_device_info info = { .argsz = sizeof(info) };
+	off_t off;
+	__u16 cmd;
+
+	edu->fd = ioctl(group_fd, VFIO_GROUP_GET_DEVICE_FD, bdf);
+	ASSERT_LE(0, edu->fd)
+		TH_LOG("VFIO_GROUP_GET_DEVICE_FD(%s): %s", bdf,
+		       strerror(errno));
+	ASSERT_EQ(0, ioctl(edu->fd, VFIO_DEVICE_GET_INFO, &info));
+	ASSERT_FLAG(info.flags, VFIO_DEVICE_FLAGS_PCI);
+	ASSERT_LT((__u32)VFIO_PCI_CONFIG_REGION_INDEX, info.num_regions);
+
+	reg.index = VFIO_PCI_BAR0_REGION_INDEX;
+	ASSERT_EQ(0, ioctl(edu->fd, VFIO_DEVICE_GET_REGION_INFO, &reg));
+	ASSERT_FLAG(reg.flags, VFIO_REGION_INFO_FLAG_MMAP);
+	ASSERT_LE(EDU_REG_DMA_CMD + 8ULL, reg.size);
+	edu->bar0 = mmap(NULL, reg.size, PROT_READ | PROT_WRITE, MAP_SHARED,
+			 edu->fd, reg.offset);
+	if (edu->bar0 == MAP_FAILED)
+		edu->bar0 = NULL;
+	ASSERT_NE(NULL, edu->bar0)
+		TH_LOG("mmap BAR0: %s", strerror(errno));
+	edu->bar0_size = reg.size;
+
+	memset(&reg, 0, sizeof(reg));
+	reg.argsz = sizeof(reg);
+	reg.index = VFIO_PCI_CONFIG_REGION_INDEX;
+	ASSERT_EQ(0, ioctl(edu->fd, VFIO_DEVICE_GET_REGION_INFO, &reg));
+	edu->config_offset = reg.offset;
+	off = edu->config_offset + PCI_COMMAND;
+	ASSERT_EQ((ssize_t)sizeof(cmd), pread(edu->fd, &cmd, sizeof(cmd), off));
+	cmd |= PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER;
+	ASSERT_EQ((ssize_t)sizeof(cmd), pwrite(edu->fd, &cmd, sizeof(cmd), off));
+	ASSERT_EQ((ssize_t)sizeof(cmd), pread(edu->fd, &cmd, sizeof(cmd), off));
+	ASSERT_FLAG(cmd, PCI_COMMAND_MASTER);
+
+	ASSERT_EQ(EDU_IDENT, edu_read32(edu, EDU_REG_IDENT));
+}
+
+static inline long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Run one edu DMA transfer and wait for it. Returns 0, or -1 with errno
+ * ETIMEDOUT if the device stayed busy. A transfer the IOMMU blocks still
+ * completes from the device's point of view (the data just goes nowhere).
+ */
+static inline int edu_dma(struct edu_dev *edu, __u64 src, __u64 dst,
+			  __u32 count, bool from_dev)
+{
+	long long deadline = now_ms() + EDU_DMA_TIMEOUT_MS;
+	__u32 cmd = EDU_DMA_START | (from_dev ? EDU_DMA_FROM_DEV : 0);
+
+	if (edu_read32(edu, EDU_REG_DMA_CMD) & EDU_DMA_START) {
+		errno = EBUSY;
+		return -1;
+	}
+	edu_write64(edu, EDU_REG_DMA_SRC, src);
+	edu_write64(edu, EDU_REG_DMA_DST, dst);
+	edu_write64(edu, EDU_REG_DMA_COUNT, count);
+	edu_write64(edu, EDU_REG_DMA_CMD, cmd);
+	while (edu_read32(edu, EDU_REG_DMA_CMD) & EDU_DMA_START) {
+		if (now_ms() > deadline) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		usleep(1000);
+	}
+	return 0;
+}
+
+/* IOVA -> device buffer (the device reads memory). */
+#define edu_dma_to_dev(edu, iova)					\
+	ASSERT_EQ(0, edu_dma(edu, iova, EDU_BUF_ADDR, EDU_DMA_LEN, false))
+/* Device buffer -> IOVA (the device writes memory). */
+#define edu_dma_from_dev(edu, iova)					\
+	ASSERT_EQ(0, edu_dma(edu, EDU_BUF_ADDR, iova, EDU_DMA_LEN, true))
+
+/* A byte pattern that differs between tests, runs and positions. */
+static inline void fill_pattern(void *buf, size_t len, unsigned int seed)
+{
+	unsigned char *p = buf;
+	size_t i;
+
+	seed = seed * 2654435761U + (unsigned int)getpid();
+	for (i = 0; i < len; i++)
+		p[i] = (unsigned char)((seed >> 8) + i * 7 + (i >> 8));
+}
+
+/* Whether all @len bytes at @buf equal @c. */
+static inline bool mem_is(const void *buf, int c, size_t len)
+{
+	const unsigned char *p = buf;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		if (p[i] != (unsigned char)c)
+			return false;
+	}
+	return true;
+}
+
+#endif /* __SELFTEST_VFIO_RANGE_UTILS_H */

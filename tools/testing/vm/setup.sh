@@ -1,0 +1,112 @@
+#!/bin/bash
+# Prepare this machine for building and testing vfio-range in a QEMU guest.
+#
+#   setup.sh          install what is missing, extract kernel bits, then print
+#                     the guest kernel version as the last line of stdout
+#   setup.sh --kver   only print the guest kernel version (installs nothing)
+#
+# Guest kernel version: $VM_KVER if set, else the newest /boot/vmlinuz-6.1.*.
+# Idempotent: a second run only checks and returns. All chatter goes to stderr
+# so that `KVER := $(shell tools/testing/vm/setup.sh)` gets just the version.
+set -euo pipefail
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
+BUILD=$REPO/build
+SRC_TARBALL=/usr/src/linux-source-6.1.tar.xz
+SRC_DIR=$BUILD/src-6.1
+
+PACKAGES=(build-essential linux-image-amd64 linux-headers-amd64 linux-source-6.1
+	qemu-system-x86 busybox-static dwarves bpftool cpio kmod xz-utils sparse
+	coccinelle python3)
+
+# Only the parts of the kernel tree the project uses (tarball is ~140 MB).
+SRC_PATHS=(tools/testing/selftests/kselftest_harness.h
+	tools/testing/selftests/kselftest.h
+	scripts/checkpatch.pl scripts/spelling.txt scripts/const_structs.checkpatch
+	scripts/kernel-doc scripts/extract-vmlinux scripts/coccinelle scripts/coccicheck
+	drivers/vfio)
+
+log() { echo "setup.sh: $*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+# Newest installed 6.1 kernel, unless the caller pinned one.
+pick_kver() {
+	if [[ -n ${VM_KVER:-} ]]; then
+		echo "$VM_KVER"
+		return
+	fi
+	local f v=
+	for f in /boot/vmlinuz-6.1.*; do
+		[[ -e $f ]] && v+="${f#/boot/vmlinuz-}"$'\n'
+	done
+	[[ -n $v ]] || return 1
+	printf '%s' "$v" | sort -V | tail -n 1
+}
+
+install_packages() {
+	local p missing=()
+	for p in "${PACKAGES[@]}"; do
+		dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+	done
+	((${#missing[@]})) || return 0
+	[[ $(id -u) -eq 0 ]] || die "missing packages (${missing[*]}), run as root"
+	log "installing: ${missing[*]}"
+	# A fresh machine may have no package lists at all.
+	apt-get update >&2
+	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+		"${missing[@]}" >&2
+}
+
+# Re-extract when the tarball changes (a linux-source update), keyed on its stat.
+extract_sources() {
+	[[ -f $SRC_TARBALL ]] || die "$SRC_TARBALL not found"
+	local key
+	key=$(stat -c '%s %Y' "$SRC_TARBALL")
+	if [[ -f $SRC_DIR/.stamp && $(cat "$SRC_DIR/.stamp") == "$key" ]]; then
+		return 0
+	fi
+	log "extracting kernel source bits to $SRC_DIR"
+	local tmp=$SRC_DIR.tmp.$$
+	rm -rf "$tmp"
+	mkdir -p "$tmp"
+	tar -xJf "$SRC_TARBALL" -C "$tmp" --strip-components=1 \
+		"${SRC_PATHS[@]/#/linux-source-6.1/}"
+	echo "$key" >"$tmp/.stamp"
+	rm -rf "$SRC_DIR"
+	mv "$tmp" "$SRC_DIR"
+}
+
+# pahole needs the guest kernel's vmlinux as BTF base for module BTF.
+extract_vmlinux() {
+	local kver=$1 img=/boot/vmlinuz-$1 out=$BUILD/vmlinux-$1
+	[[ -f $img ]] || die "$img not found"
+	[[ -s $out && $out -nt $img ]] && return 0
+	log "extracting $out"
+	"$SRC_DIR/scripts/extract-vmlinux" "$img" >"$out.tmp.$$" ||
+		{ rm -f "$out.tmp.$$"; die "extract-vmlinux failed on $img"; }
+	mv "$out.tmp.$$" "$out"
+	readelf -S "$out" | grep -q '\.BTF' || log "warning: $out has no .BTF section"
+}
+
+main() {
+	case ${1:-} in
+	--kver)
+		pick_kver || die "no /boot/vmlinuz-6.1.* (run setup.sh first)"
+		return
+		;;
+	'') ;;
+	*) die "usage: setup.sh [--kver]" ;;
+	esac
+
+	install_packages
+	local kver
+	kver=$(pick_kver) || die "no /boot/vmlinuz-6.1.* even after installing linux-image-amd64"
+	[[ -d /lib/modules/$kver/kernel ]] || die "no modules for $kver in /lib/modules"
+	[[ -e /lib/modules/$kver/build ]] || log "warning: no headers for $kver (linux-headers-$kver)"
+	mkdir -p "$BUILD"
+	extract_sources
+	extract_vmlinux "$kver"
+	echo "$kver"
+}
+
+main "$@"
