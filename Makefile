@@ -6,6 +6,7 @@
 #   make run      install what is missing, build, boot the guest, run the demo
 #   make check    install what is missing, build, run every test in the guest
 #   make modules  build the module for KVER (default: the guest kernel)
+#   make lint     checkpatch --strict, sparse, kernel-doc (run by make check)
 #
 # Variables: KVER (kernel release), KDIR (its build tree), VMLINUX (the
 # kernel image whose BTF is the base of vfio.ko's; /sys/kernel/btf/vmlinux
@@ -31,8 +32,8 @@ SELFTEST_DIR := tools/testing/selftests/vfio_range
 SELFTEST_OUT := $(BUILD)/selftests
 DEMO := $(BUILD)/demo/vfio-range-demo
 
-.PHONY: all modules selftests demo deps run check clean \
-	_run _check
+.PHONY: all modules selftests demo deps run check clean lint \
+	_run _check _lint
 
 all: modules
 
@@ -46,7 +47,7 @@ $(MODULE): $(MODULE_SOURCES)
 		{ echo "no kernel build tree for KVER='$(KVER)' (KDIR=$(KDIR))" >&2; exit 1; }
 	@mkdir -p $(MODSRC)
 	@cp -a --parents $(MODULE_SOURCES) $(MODSRC)/
-	$(MAKE) -C $(KDIR) M=$(MODSRC) W=1 modules
+	$(MAKE) -C $(KDIR) M=$(MODSRC) W=1 KCFLAGS=-Werror modules
 	@rm -f $@
 	$(TOP)/tools/build/check-vfio-layout.sh \
 		$(MODSRC)/drivers/vfio_range/module.o $(VFIO_KO) $(VMLINUX)
@@ -67,7 +68,31 @@ run: deps
 	@$(MAKE) --no-print-directory _run KVER=$$($(SETUP) --kver)
 
 check: deps
-	@$(MAKE) --no-print-directory _check KVER=$$($(SETUP) --kver)
+	@$(MAKE) --no-print-directory _lint _check KVER=$$($(SETUP) --kver)
+
+lint: deps
+	@$(MAKE) --no-print-directory _lint KVER=$$($(SETUP) --kver)
+
+KERNEL_SOURCES := $(wildcard drivers/vfio_range/*.[ch] include/vfio_range/*.h) \
+	include/linux/vfio_range.h include/uapi/linux/vfio_range.h
+KSRC := $(BUILD)/src-6.1
+
+# Each gate fails the run; W=1 with -Werror is part of every module build.
+_lint: modules
+	@echo "lint: checkpatch --strict (.checkpatch.conf)"
+	@perl $(KSRC)/scripts/checkpatch.pl --terse -f $(KERNEL_SOURCES) | \
+		grep -v '^total: 0 errors, 0 warnings, 0 checks' | \
+		{ ! grep . ; }
+	@echo "lint: kernel-doc"
+	@out=$$(perl $(KSRC)/scripts/kernel-doc -none $(KERNEL_SOURCES) 2>&1); \
+		[ -z "$$out" ] || { echo "$$out"; false; }
+	@echo "lint: kernel version tests only in the compat headers"
+	@! grep -n LINUX_VERSION_CODE $(filter-out %/compat.h %/vfio_core.h,$(KERNEL_SOURCES))
+	@echo "lint: sparse (C=2)"
+	@out=$$($(MAKE) -s -C $(KDIR) M=$(MODSRC) C=2 CHECK=sparse modules 2>&1 | \
+		grep -E 'warning|error' | grep -v 'Skipping BTF'); \
+		[ -z "$$out" ] || { echo "$$out"; false; }
+	@echo "lint: clean"
 
 _run: modules demo
 	$(VM_RUN) --kver $(KVER) --out $(BUILD)/vm/run -- \

@@ -116,14 +116,16 @@ int vrange_pin_pages(void *iommu_data, struct iommu_group *group,
 		goto out_unlock;
 	}
 	for (i = 0; i < npage; i++) {
-		rc = vrange_pin_one(iommu, grp, user_iova + ((u64)i << PAGE_SHIFT),
-				    prot, &pages[i]);
+		u64 iova = user_iova + ((u64)i << PAGE_SHIFT);
+
+		rc = vrange_pin_one(iommu, grp, iova, prot, &pages[i]);
 		if (rc)
 			break;
 	}
 	if (rc) {
 		while (i--)
-			vrange_unpin_one(iommu, user_iova + ((u64)i << PAGE_SHIFT));
+			vrange_unpin_one(iommu,
+					 user_iova + ((u64)i << PAGE_SHIFT));
 	}
 out_unlock:
 	mutex_unlock(&iommu->lock);

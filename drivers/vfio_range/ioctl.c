@@ -181,7 +181,8 @@ static int vrange_ioctl_unmap(struct vrange_iommu *iommu, void __user *uptr)
 	int rc;
 
 	rc = vrange_copy_struct_in(&cmd, sizeof(cmd),
-				   offsetofend(struct vfio_range_unmap, unmapped),
+				   offsetofend(struct vfio_range_unmap,
+					       unmapped),
 				   uptr, &argsz);
 	if (rc)
 		return rc;

@@ -32,7 +32,8 @@ static int span_list_init(struct vrange_span_list *list)
 }
 
 /* Makes room for one more range after index @at. */
-static int span_list_insert_after(struct vrange_span_list *list, unsigned int at)
+static int span_list_insert_after(struct vrange_span_list *list,
+				  unsigned int at)
 {
 	if (list->nr == list->capacity) {
 		struct vfio_iova_range *bigger;

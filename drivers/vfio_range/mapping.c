@@ -99,7 +99,8 @@ static int vrange_domain_map(struct vrange_domain *dom,
 					     map->iommu_prot | IOMMU_CACHE);
 		if (rc) {
 			if (i)
-				iommu_unmap(dom->domain, start, i << PAGE_SHIFT);
+				iommu_unmap(dom->domain, start,
+					    i << PAGE_SHIFT);
 			return rc;
 		}
 		i += run;
@@ -387,11 +388,11 @@ static u64 vrange_remove_range(struct vrange_iommu *iommu, u64 start, u64 last,
  * in [start, last]: what an unmap of that range really removes, as few
  * ranges as possible.
  */
-static void vrange_for_each_run(struct vrange_iommu *iommu, u64 start,
-				u64 last,
-				void (*fn)(struct vrange_iommu *iommu, u64 start,
-					   u64 last, u64 seq),
-				u64 seq)
+typedef void (*vrange_run_fn)(struct vrange_iommu *iommu, u64 start,
+			      u64 last, u64 seq);
+
+static void vrange_visit_runs(struct vrange_iommu *iommu, u64 start,
+			      u64 last, vrange_run_fn fn, u64 seq)
 {
 	struct vrange_mapping *map;
 	u64 run_start = 0, run_last = 0;
@@ -447,8 +448,8 @@ static bool vrange_wait_unpinned(struct vrange_iommu *iommu, u64 start,
 		mutex_unlock(&iommu->lock);
 		if (!pinned)
 			return true;
-		vrange_for_each_run(iommu, start, last,
-				    vrange_notify_devices_run, 0);
+		vrange_visit_runs(iommu, start, last,
+				  vrange_notify_devices_run, 0);
 	}
 	return false;
 }
@@ -530,8 +531,8 @@ static int __vrange_unmap(struct vrange_iommu *iommu, u64 start, u64 last,
 		mutex_lock(&iommu->lock);
 		seq = ++iommu->seq;
 		mutex_unlock(&iommu->lock);
-		vrange_for_each_run(iommu, start, last, vrange_notify_unmap_run,
-				    seq);
+		vrange_visit_runs(iommu, start, last, vrange_notify_unmap_run,
+				  seq);
 	}
 
 	mutex_lock(&iommu->lock);

@@ -95,7 +95,7 @@ static int vrange_mmio_walk(struct mm_struct *mm, struct vrange_mapping *map)
 
 	for (off = 0; off < map->length; off += PAGE_SIZE) {
 		if (vrange_compat_follow_pfn(vma, map->vaddr + off, &pfn)) {
-			/* Not faulted in yet: let the BAR's fault handler do it. */
+			/* Not faulted in: let the BAR's fault handler do it. */
 			rc = fixup_user_fault(mm, map->vaddr + off,
 					      write ? FAULT_FLAG_WRITE : 0,
 					      &unlocked);
@@ -114,9 +114,9 @@ static int vrange_mmio_walk(struct mm_struct *mm, struct vrange_mapping *map)
 			rc = -EFAULT;
 			goto out_unlock;
 		}
-		if (!off)
+		if (!off) {
 			first = pfn;
-		else if (pfn != first + (off >> PAGE_SHIFT)) {
+		} else if (pfn != first + (off >> PAGE_SHIFT)) {
 			rc = -EINVAL;
 			goto out_unlock;
 		}

@@ -41,8 +41,8 @@
  */
 struct vrange_notifier_file {
 	struct vfio_range_client client;
-	struct mutex read_lock;
-	spinlock_t lock;
+	struct mutex read_lock;		/* see above */
+	spinlock_t lock;		/* see above */
 	wait_queue_head_t wait;
 	struct vfio_range_event *ring;
 	unsigned int capacity;
@@ -154,7 +154,7 @@ static ssize_t vrange_notifier_fd_read(struct file *file, char __user *buf,
 		if (!n)
 			break;
 		if (copy_to_user(buf + done, batch, n * rec)) {
-			/* The records are gone: say so rather than lose them. */
+			/* The records are gone: say so, never lose them. */
 			u64 lost = 0;
 			unsigned int i;
 

@@ -64,8 +64,8 @@ int vrange_pages_pin(struct vrange_mapping *map)
 		int batch = min_t(unsigned long, map->npages - done,
 				  VRANGE_PIN_BATCH);
 
-		rc = pin_user_pages_fast(map->vaddr + (done << PAGE_SHIFT), batch,
-					 gup_flags, map->pages + done);
+		rc = pin_user_pages_fast(map->vaddr + (done << PAGE_SHIFT),
+					 batch, gup_flags, map->pages + done);
 		if (rc <= 0) {
 			rc = rc ?: -EFAULT;
 			goto err_unpin;
@@ -99,10 +99,10 @@ void vrange_pages_unpin(struct vrange_mapping *map)
 	unsigned long done;
 
 	for (done = 0; done < map->npages; done += VRANGE_PIN_BATCH) {
-		unpin_user_pages_dirty_lock(map->pages + done,
-					    min_t(unsigned long, VRANGE_PIN_BATCH,
-						  map->npages - done),
-					    dirty);
+		unsigned long batch = min_t(unsigned long, VRANGE_PIN_BATCH,
+					    map->npages - done);
+
+		unpin_user_pages_dirty_lock(map->pages + done, batch, dirty);
 		cond_resched();
 	}
 	kvfree(map->pages);

@@ -91,7 +91,8 @@ static void test_client_free(struct test_client *tc)
 	kfree(tc);
 }
 
-static int test_client_add(struct test_ctx *ctx, struct vfio_range_test_cmd *cmd)
+static int test_client_add(struct test_ctx *ctx,
+			   struct vfio_range_test_cmd *cmd)
 {
 	struct iommu_group *group;
 	struct test_client *tc;
@@ -526,7 +527,8 @@ static int test_emudev_read_log(struct test_emudev *tdev,
 	if (copy_to_user(u64_to_user_ptr(cmd->emudev_read_log.uptr), tdev->log,
 			 n * sizeof(tdev->log[0])))
 		return -EFAULT;
-	memmove(tdev->log, tdev->log + n, (tdev->nlog - n) * sizeof(tdev->log[0]));
+	memmove(tdev->log, tdev->log + n,
+		(tdev->nlog - n) * sizeof(tdev->log[0]));
 	tdev->nlog -= n;
 	cmd->emudev_read_log.out_count = n;
 	return 0;

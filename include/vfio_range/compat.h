@@ -25,7 +25,8 @@ static inline int vrange_compat_iommu_map(struct iommu_domain *domain,
 }
 
 /* Returns a paging domain for @dev or an ERR_PTR. */
-static inline struct iommu_domain *vrange_compat_domain_alloc(struct device *dev)
+static inline struct iommu_domain *
+vrange_compat_domain_alloc(struct device *dev)
 {
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 11, 0)
 	return iommu_paging_domain_alloc(dev);
@@ -37,7 +38,8 @@ static inline struct iommu_domain *vrange_compat_domain_alloc(struct device *dev
 }
 
 #if LINUX_VERSION_CODE < KERNEL_VERSION(6, 3, 0)
-static inline int vrange_compat_dev_msi_isolated(struct device *dev, void *unused)
+static inline int vrange_compat_dev_msi_isolated(struct device *dev,
+						 void *unused)
 {
 	return device_iommu_capable(dev, IOMMU_CAP_INTR_REMAP);
 }
@@ -73,12 +75,13 @@ static inline int vrange_compat_follow_pfn(struct vm_area_struct *vma,
 	follow_pfnmap_end(&args);
 	return 0;
 #else
-	spinlock_t *ptl;
+	spinlock_t *ptl;	/* the page table lock follow_pte() takes */
 	pte_t *ptep;
 	int rc = follow_pte(vma->vm_mm, addr, &ptep, &ptl);
 
 	if (rc)
 		return rc;
+	__acquire(ptl);		/* for sparse: follow_pte() took it */
 	*pfn = pte_pfn(*ptep);
 	pte_unmap_unlock(ptep, ptl);
 	return 0;

@@ -64,8 +64,8 @@ struct vfio_range_notifier;
  * @node: entry in the list of all containers, for in-kernel clients
  */
 struct vrange_iommu {
-	struct mutex op_lock;
-	struct mutex lock;
+	struct mutex op_lock;		/* see above */
+	struct mutex lock;		/* see above */
 	struct rb_root_cached mappings;
 	unsigned int nr_mappings;
 	struct list_head domains;
