@@ -6,7 +6,8 @@
 #   make run      install what is missing, build, boot the guest, run the demo
 #   make check    install what is missing, build, run every test in the guest
 #   make modules  build the module for KVER (default: the guest kernel)
-#   make lint     checkpatch --strict, sparse, kernel-doc (run by make check)
+#   make lint     checkpatch --strict, sparse, kernel-doc, coccicheck (run by
+#                 make check)
 #
 # Variables: KVER (kernel release), KDIR (its build tree), VMLINUX (the
 # kernel image whose BTF is the base of vfio.ko's; /sys/kernel/btf/vmlinux
@@ -92,6 +93,8 @@ _lint: modules
 	@out=$$($(MAKE) -s -C $(KDIR) M=$(MODSRC) C=2 CHECK=sparse modules 2>&1 | \
 		grep -E 'warning|error' | grep -v 'Skipping BTF'); \
 		[ -z "$$out" ] || { echo "$$out"; false; }
+	@echo "lint: coccicheck"
+	@tools/build/coccicheck.sh $(KSRC) drivers/vfio_range
 	@echo "lint: clean"
 
 _run: modules demo
