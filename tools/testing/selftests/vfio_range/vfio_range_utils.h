@@ -4,7 +4,8 @@
  * device and its IOMMU group, VFIO container setup, raw and asserting
  * wrappers of the range map/unmap ioctls (iommufd_utils.h style: _test_x()
  * returns the ioctl result, test_x() asserts success, test_err_x() asserts
- * the errno), locked_vm readers and a minimal edu DMA driver.
+ * the errno), locked_vm readers and asserting wrappers of the edu DMA
+ * driver in edu.h.
  */
 #ifndef __SELFTEST_VFIO_RANGE_UTILS_H
 #define __SELFTEST_VFIO_RANGE_UTILS_H
@@ -34,6 +35,8 @@
 #include <linux/pci_regs.h>
 #include <linux/vfio.h>
 #include <linux/vfio_range.h>
+
+#include "edu.h"
 
 #define U64_MAX			UINT64_MAX
 #define SZ_4K			0x1000ULL
@@ -66,41 +69,6 @@
 		EXPECT_EQ(expected_errno, errno);		\
 	})
 
-/* ---------------------------------------------------------------------- */
-/* edu device discovery                                                   */
-/* ---------------------------------------------------------------------- */
-
-#define EDU_VENDOR		0x1234
-#define EDU_DEVICE		0x11e8
-#define EDU_MAX			4
-
-struct edu_info {
-	char bdf[NAME_MAX + 1];
-	int group;
-};
-
-static inline int sysfs_read_ulong(const char *path, unsigned long *val)
-{
-	char buf[64];
-	char *end;
-	ssize_t len;
-	int fd;
-
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return -1;
-	len = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (len <= 0)
-		return -1;
-	buf[len] = '\0';
-	errno = 0;
-	*val = strtoul(buf, &end, 0);
-	if (errno || end == buf)
-		return -1;
-	return 0;
-}
-
 static inline int sysfs_write_ulong(const char *path, unsigned long val)
 {
 	char buf[32];
@@ -116,67 +84,9 @@ static inline int sysfs_write_ulong(const char *path, unsigned long val)
 	return ret == len ? 0 : -1;
 }
 
-static inline int edu_info_cmp(const void *a, const void *b)
-{
-	const struct edu_info *ea = a, *eb = b;
-
-	return strcmp(ea->bdf, eb->bdf);
-}
-
-/*
- * Fill @edu with up to @max edu devices, sorted by PCI address, and return
- * how many were found. Devices without an IOMMU group are left out.
- */
-static inline int edu_find(struct edu_info *edu, int max)
-{
-	const char *base = "/sys/bus/pci/devices";
-	char path[PATH_MAX], link[PATH_MAX];
-	unsigned long vendor, device;
-	struct dirent *de;
-	const char *slash;
-	ssize_t len;
-	int n = 0;
-	DIR *dir;
-
-	dir = opendir(base);
-	if (!dir)
-		return 0;
-	while ((de = readdir(dir)) && n < max) {
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "%s/%s/vendor", base, de->d_name);
-		if (sysfs_read_ulong(path, &vendor) || vendor != EDU_VENDOR)
-			continue;
-		snprintf(path, sizeof(path), "%s/%s/device", base, de->d_name);
-		if (sysfs_read_ulong(path, &device) || device != EDU_DEVICE)
-			continue;
-		snprintf(path, sizeof(path), "%s/%s/iommu_group", base,
-			 de->d_name);
-		len = readlink(path, link, sizeof(link) - 1);
-		if (len <= 0)
-			continue;
-		link[len] = '\0';
-		slash = strrchr(link, '/');
-		snprintf(edu[n].bdf, sizeof(edu[n].bdf), "%s", de->d_name);
-		edu[n].group = atoi(slash ? slash + 1 : link);
-		n++;
-	}
-	closedir(dir);
-	qsort(edu, n, sizeof(*edu), edu_info_cmp);
-	return n;
-}
-
 /* ---------------------------------------------------------------------- */
 /* Container and group setup                                              */
 /* ---------------------------------------------------------------------- */
-
-static inline int vfio_group_open(int group)
-{
-	char path[64];
-
-	snprintf(path, sizeof(path), "/dev/vfio/%d", group);
-	return open(path, O_RDWR);
-}
 
 /*
  * Open a container and @group, put the group in the container and select
@@ -481,66 +391,8 @@ static inline bool has_cap_ipc_lock(void)
 }
 
 /* ---------------------------------------------------------------------- */
-/* edu: QEMU's educational PCI device (hw/misc/edu.c)                     */
+/* edu: asserting wrappers of the driver in edu.h                         */
 /* ---------------------------------------------------------------------- */
-
-#define EDU_REG_IDENT		0x00
-#define EDU_REG_LIVENESS	0x04
-#define EDU_REG_DMA_SRC		0x80
-#define EDU_REG_DMA_DST		0x88
-#define EDU_REG_DMA_COUNT	0x90
-#define EDU_REG_DMA_CMD		0x98
-
-#define EDU_IDENT		0x010000edU
-#define EDU_DMA_START		0x1
-#define EDU_DMA_FROM_DEV	0x2	/* device buffer -> RAM */
-
-/* The device-side DMA buffer. */
-#define EDU_BUF_ADDR		0x40000ULL
-#define EDU_BUF_SIZE		4096
-/*
- * QEMU 7.2 aborts when a transfer reaches the last byte of the device
- * buffer, so stay well below it. The device also masks DMA addresses to
- * 28 bits: every IOVA it uses must be below 256 MiB.
- */
-#define EDU_DMA_LEN		2048
-#define EDU_DMA_TIMEOUT_MS	10000
-
-struct edu_dev {
-	int fd;
-	void *bar0;
-	size_t bar0_size;
-	__u64 config_offset;
-};
-
-static inline __u32 edu_read32(struct edu_dev *edu, unsigned int reg)
-{
-	return *(volatile __u32 *)((char *)edu->bar0 + reg);
-}
-
-static inline void edu_write32(struct edu_dev *edu, unsigned int reg, __u32 val)
-{
-	*(volatile __u32 *)((char *)edu->bar0 + reg) = val;
-}
-
-static inline void edu_write64(struct edu_dev *edu, unsigned int reg, __u64 val)
-{
-	*(volatile __u64 *)((char *)edu->bar0 + reg) = val;
-}
-
-static inline void edu_init(struct edu_dev *edu)
-{
-	edu->fd = -1;
-	edu->bar0 = NULL;
-}
-
-static inline void edu_close(struct edu_dev *edu)
-{
-	if (edu->bar0)
-		munmap(edu->bar0, edu->bar0_size);
-	edu->bar0 = NULL;
-	vfio_close(&edu->fd);
-}
 
 /*
  * Get the device fd of @bdf from @group_fd (its group must already be in a
@@ -549,81 +401,18 @@ static inline void edu_close(struct edu_dev *edu)
 static inline void __edu_open(struct __test_metadata *_metadata, int group_fd,
 			      const char *bdf, struct edu_dev *edu)
 {
-	struct vfio_region_info reg = { .argsz = sizeof(reg) };
-	struct vfio_device_info info = { .argsz = sizeof(info) };
-	off_t off;
-	__u16 cmd;
+	int rc;
 
-	edu->fd = ioctl(group_fd, VFIO_GROUP_GET_DEVICE_FD, bdf);
-	ASSERT_LE(0, edu->fd)
-		TH_LOG("VFIO_GROUP_GET_DEVICE_FD(%s): %s", bdf,
-		       strerror(errno));
-	ASSERT_EQ(0, ioctl(edu->fd, VFIO_DEVICE_GET_INFO, &info));
-	ASSERT_FLAG(info.flags, VFIO_DEVICE_FLAGS_PCI);
-	ASSERT_LT((__u32)VFIO_PCI_CONFIG_REGION_INDEX, info.num_regions);
-
-	reg.index = VFIO_PCI_BAR0_REGION_INDEX;
-	ASSERT_EQ(0, ioctl(edu->fd, VFIO_DEVICE_GET_REGION_INFO, &reg));
-	ASSERT_FLAG(reg.flags, VFIO_REGION_INFO_FLAG_MMAP);
-	ASSERT_LE(EDU_REG_DMA_CMD + 8ULL, reg.size);
-	edu->bar0 = mmap(NULL, reg.size, PROT_READ | PROT_WRITE, MAP_SHARED,
-			 edu->fd, reg.offset);
-	if (edu->bar0 == MAP_FAILED)
-		edu->bar0 = NULL;
-	ASSERT_NE(NULL, edu->bar0)
-		TH_LOG("mmap BAR0: %s", strerror(errno));
-	edu->bar0_size = reg.size;
-
-	memset(&reg, 0, sizeof(reg));
-	reg.argsz = sizeof(reg);
-	reg.index = VFIO_PCI_CONFIG_REGION_INDEX;
-	ASSERT_EQ(0, ioctl(edu->fd, VFIO_DEVICE_GET_REGION_INFO, &reg));
-	edu->config_offset = reg.offset;
-	off = edu->config_offset + PCI_COMMAND;
-	ASSERT_EQ((ssize_t)sizeof(cmd), pread(edu->fd, &cmd, sizeof(cmd), off));
-	cmd |= PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER;
-	ASSERT_EQ((ssize_t)sizeof(cmd), pwrite(edu->fd, &cmd, sizeof(cmd), off));
-	ASSERT_EQ((ssize_t)sizeof(cmd), pread(edu->fd, &cmd, sizeof(cmd), off));
-	ASSERT_FLAG(cmd, PCI_COMMAND_MASTER);
-
+	rc = edu_open_fd(edu, group_fd, bdf);
+	ASSERT_EQ(0, rc)
+		TH_LOG("VFIO_GROUP_GET_DEVICE_FD(%s): %s", bdf, strerror(-rc));
+	rc = edu_map_bar0(edu);
+	ASSERT_EQ(0, rc)
+		TH_LOG("mmap BAR0: %s", strerror(-rc));
+	rc = edu_enable_master(edu);
+	ASSERT_EQ(0, rc)
+		TH_LOG("enable bus mastering: %s", strerror(-rc));
 	ASSERT_EQ(EDU_IDENT, edu_read32(edu, EDU_REG_IDENT));
-}
-
-static inline long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
-/*
- * Run one edu DMA transfer and wait for it. Returns 0, or -1 with errno
- * ETIMEDOUT if the device stayed busy. A transfer the IOMMU blocks still
- * completes from the device's point of view (the data just goes nowhere).
- */
-static inline int edu_dma(struct edu_dev *edu, __u64 src, __u64 dst,
-			  __u32 count, bool from_dev)
-{
-	long long deadline = now_ms() + EDU_DMA_TIMEOUT_MS;
-	__u32 cmd = EDU_DMA_START | (from_dev ? EDU_DMA_FROM_DEV : 0);
-
-	if (edu_read32(edu, EDU_REG_DMA_CMD) & EDU_DMA_START) {
-		errno = EBUSY;
-		return -1;
-	}
-	edu_write64(edu, EDU_REG_DMA_SRC, src);
-	edu_write64(edu, EDU_REG_DMA_DST, dst);
-	edu_write64(edu, EDU_REG_DMA_COUNT, count);
-	edu_write64(edu, EDU_REG_DMA_CMD, cmd);
-	while (edu_read32(edu, EDU_REG_DMA_CMD) & EDU_DMA_START) {
-		if (now_ms() > deadline) {
-			errno = ETIMEDOUT;
-			return -1;
-		}
-		usleep(1000);
-	}
-	return 0;
 }
 
 /* IOVA -> device buffer (the device reads memory). */
