@@ -325,10 +325,13 @@ again:
 	if (rc)
 		goto err_release;
 
-	if (seq)
+	if (seq) {
+		down_read(&iommu->clients_rwsem);
 		vrange_notify(iommu, VFIO_RANGE_EVENT_MAP, seq,
 			      vrange_mapping_start(map),
 			      vrange_mapping_last(map));
+		up_read(&iommu->clients_rwsem);
+	}
 	mutex_unlock(&iommu->op_lock);
 	return 0;
 
@@ -531,8 +534,10 @@ static int __vrange_unmap(struct vrange_iommu *iommu, u64 start, u64 last,
 		mutex_lock(&iommu->lock);
 		seq = ++iommu->seq;
 		mutex_unlock(&iommu->lock);
+		down_read(&iommu->clients_rwsem);
 		vrange_visit_runs(iommu, start, last, vrange_notify_unmap_run,
 				  seq);
+		up_read(&iommu->clients_rwsem);
 	}
 
 	mutex_lock(&iommu->lock);

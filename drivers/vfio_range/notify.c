@@ -3,10 +3,11 @@
  * Event fan-out: every map and unmap, clipped to each client's window and
  * split the way the client asked, delivered synchronously.
  *
- * Delivery holds vrange_iommu.clients_rwsem for reading, so a client being
- * unregistered waits for the delivery under way and gets nothing after
- * vfio_range_client_unregister() returns. Callers of vrange_notify() hold
- * vrange_iommu.op_lock, which orders the events of successive operations.
+ * Delivery holds vrange_iommu.clients_rwsem for reading across all events of
+ * an operation, so a client being unregistered waits for the delivery under
+ * way and gets nothing after vfio_range_client_unregister() returns.
+ * Callers of vrange_notify() hold vrange_iommu.op_lock, which orders the
+ * events of successive operations.
  */
 #include <linux/export.h>
 #include <linux/iommu.h>
@@ -93,7 +94,9 @@ static void vrange_deliver_block(u64 start, u64 mask, void *arg)
 
 /**
  * vrange_notify() - tell every interested client of an operation
- * @iommu: the container; the caller holds its op_lock
+ * @iommu: the container; the caller holds its op_lock, and its
+ *	clients_rwsem for reading across all the events of one operation, so
+ *	a client registered or removed meanwhile sees all of them or none
  * @type: VFIO_RANGE_EVENT_MAP or VFIO_RANGE_EVENT_UNMAP
  * @seq: sequence number of the operation
  * @start: first IOVA that was mapped or removed
@@ -105,8 +108,8 @@ void vrange_notify(struct vrange_iommu *iommu, u32 type, u64 seq, u64 start,
 	struct vfio_range_client *client;
 
 	lockdep_assert_held(&iommu->op_lock);
+	lockdep_assert_held_read(&iommu->clients_rwsem);
 
-	down_read(&iommu->clients_rwsem);
 	list_for_each_entry(client, &iommu->clients, node) {
 		struct vrange_delivery d = {
 			.client = client,
@@ -126,7 +129,6 @@ void vrange_notify(struct vrange_iommu *iommu, u32 type, u64 seq, u64 start,
 		else
 			client->notify(client, &d.n);
 	}
-	up_read(&iommu->clients_rwsem);
 }
 
 /**
