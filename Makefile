@@ -9,15 +9,17 @@
 #   make lint     checkpatch --strict, sparse, kernel-doc, coccicheck (run by
 #                 make check)
 #
-# Variables: KVER (kernel release), KDIR (its build tree), VMLINUX (the
-# kernel image whose BTF is the base of vfio.ko's; /sys/kernel/btf/vmlinux
-# on a running host).
+# Variables: KERNELS (the guest kernel series make check runs on: default
+# "6.1 6.12"; e.g. KERNELS=6.1 for one), KVER (one kernel release), KDIR
+# (its build tree), VMLINUX (the kernel image whose BTF is the base of
+# vfio.ko's; /sys/kernel/btf/vmlinux on a running host).
 
 TOP := $(abspath $(dir $(firstword $(MAKEFILE_LIST))))
 BUILD := $(TOP)/build
 SETUP := $(TOP)/tools/testing/vm/setup.sh
 VM_RUN := $(TOP)/tools/testing/vm/run.sh
 
+KERNELS ?= 6.1 6.12
 KVER ?= $(shell $(SETUP) --kver 2>/dev/null)
 KDIR ?= /lib/modules/$(KVER)/build
 VMLINUX ?= $(firstword $(wildcard $(BUILD)/vmlinux-$(KVER)) /sys/kernel/btf/vmlinux)
@@ -29,6 +31,7 @@ MODULE := $(MODDIR)/vfio_iommu_range.ko
 TEST_MODULE := $(MODDIR)/vfio_range_test.ko
 MODULE_SOURCES := Kbuild $(shell find drivers include -name '*.[ch]' 2>/dev/null)
 
+SUMMARY ?= $(BUILD)/vm/summary-$(KVER)
 SELFTEST_DIR := tools/testing/selftests/vfio_range
 SELFTEST_OUT := $(BUILD)/selftests
 DEMO := $(BUILD)/demo/vfio-range-demo
@@ -68,8 +71,19 @@ demo:
 run: deps
 	@$(MAKE) --no-print-directory _run KVER=$$($(SETUP) --kver)
 
-check: deps
-	@$(MAKE) --no-print-directory _lint _check KVER=$$($(SETUP) --kver)
+# Lint once, then the suite on every kernel; the closing line adds them up.
+check:
+	@$(SETUP) $(KERNELS) >/dev/null
+	@$(MAKE) --no-print-directory _lint KVER=$$($(SETUP) --kver)
+	@rc=0; for series in $(KERNELS); do \
+		kver=$$($(SETUP) --kver $$series); \
+		echo "=== $$kver"; \
+		$(MAKE) --no-print-directory _check KVER=$$kver \
+			SUMMARY=$(BUILD)/vm/summary-$$kver || rc=1; \
+	done; \
+	cat $(BUILD)/vm/summary-* | awk -F'[ ,]+' \
+		'{ p += $$1; f += $$3; s += $$5 } END { print p " passed, " f " failed, " s " skipped" }'; \
+	exit $$rc
 
 lint: deps
 	@$(MAKE) --no-print-directory _lint KVER=$$($(SETUP) --kver)
@@ -102,9 +116,13 @@ _run: modules demo
 		'insmod $(MODULE) && $(DEMO)'
 
 _check: modules selftests
-	@rc=0; $(VM_RUN) --kver $(KVER) --out $(BUILD)/vm/check -- \
+	@rm -f $(SUMMARY); rc=0; \
+	$(VM_RUN) --kver $(KVER) --out $(BUILD)/vm/check-$(KVER) -- \
 		'tools/testing/run-guest-tests.sh $(MODDIR) $(SELFTEST_OUT)' || rc=$$?; \
-	tools/testing/summarize.sh $(BUILD)/vm/check/output.txt $$rc
+	tools/testing/summarize.sh $(BUILD)/vm/check-$(KVER)/output.txt $$rc | \
+		tee $(SUMMARY).tmp | sed 's/^\([0-9]\)/$(KVER): \1/'; \
+	tail -n 1 $(SUMMARY).tmp > $(SUMMARY); rm -f $(SUMMARY).tmp; \
+	grep -q ' 0 failed' $(SUMMARY)
 
 clean:
 	rm -rf $(BUILD)/*/src $(BUILD)/selftests $(BUILD)/demo $(BUILD)/vm

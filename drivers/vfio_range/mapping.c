@@ -443,7 +443,7 @@ static bool vrange_wait_unpinned(struct vrange_iommu *iommu, u64 start,
 {
 	int round;
 
-	for (round = 0; round < VRANGE_UNPIN_ROUNDS; round++) {
+	for (round = 0; ; round++) {
 		bool pinned;
 
 		mutex_lock(&iommu->lock);
@@ -451,10 +451,11 @@ static bool vrange_wait_unpinned(struct vrange_iommu *iommu, u64 start,
 		mutex_unlock(&iommu->lock);
 		if (!pinned)
 			return true;
+		if (round == VRANGE_UNPIN_ROUNDS)
+			return false;
 		vrange_visit_runs(iommu, start, last,
 				  vrange_notify_devices_run, 0);
 	}
-	return false;
 }
 
 /* True if a mapping whose extent meets [start, last] maps something. */

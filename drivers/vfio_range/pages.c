@@ -12,6 +12,7 @@
 #include <linux/mm.h>
 #include <linux/sched/mm.h>
 #include <linux/slab.h>
+#include <linux/uaccess.h>
 
 #include <vfio_range/core.h>
 
@@ -48,6 +49,9 @@ int vrange_pages_pin(struct vrange_mapping *map)
 	/* Pinning cannot cover more than the machine has. */
 	if (map->npages > totalram_pages())
 		return -ENOMEM;
+	/* Kernels differ on what GUP says here; the answer is EFAULT. */
+	if (!access_ok(u64_to_user_ptr(map->vaddr), map->npages << PAGE_SHIFT))
+		return -EFAULT;
 
 	rc = account_locked_vm(current->mm, map->npages, true);
 	if (rc)

@@ -17,12 +17,15 @@
 #include <linux/miscdevice.h>
 #include <linux/mm.h>
 #include <linux/module.h>
+#include <linux/pci.h>
 #include <linux/platform_device.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/vfio.h>
 #include <linux/vfio_range.h>
 #include <linux/xarray.h>
+
+#include <vfio_range/compat.h>
 
 #include "vfio_range_test.h"
 
@@ -63,6 +66,37 @@ static DEFINE_XARRAY_ALLOC(test_emudevs);
 static DEFINE_MUTEX(test_emudevs_lock);
 
 /* In-kernel clients */
+
+static int test_match_group(struct device *dev, const void *data)
+{
+	struct iommu_group *group = iommu_group_get(dev);
+	bool match = group && iommu_group_id(group) == *(const int *)data;
+
+	iommu_group_put(group);
+	return match;
+}
+
+/*
+ * The IOMMU group with number @id, referenced, or NULL: looked up through
+ * its devices (PCI ones and this module's), the only way both kernels
+ * offer.
+ */
+static struct iommu_group *test_group_by_id(int id)
+{
+	struct iommu_group *group = NULL;
+	struct device *dev;
+
+	/* Two calls, not a loop: struct bus_type became const in 6.x. */
+	dev = bus_find_device(&pci_bus_type, NULL, &id, test_match_group);
+	if (!dev)
+		dev = bus_find_device(&platform_bus_type, NULL, &id,
+				      test_match_group);
+	if (dev) {
+		group = iommu_group_get(dev);
+		put_device(dev);
+	}
+	return group;
+}
 
 static void test_client_notify(struct vfio_range_client *client,
 			       const struct vfio_range_notification *n)
@@ -114,7 +148,7 @@ static int test_client_add(struct test_ctx *ctx,
 	tc->client.granularity = cmd->client_add.granularity;
 	tc->client.notify = test_client_notify;
 
-	group = iommu_group_get_by_id(cmd->client_add.group_id);
+	group = test_group_by_id(cmd->client_add.group_id);
 	if (!group) {
 		rc = -ENOENT;
 		goto err_free;
@@ -241,7 +275,7 @@ static void test_emudev_dma_unmap(struct vfio_device *vdev, u64 iova,
 	xa_for_each_range(&tdev->pins, index, pin, iova >> PAGE_SHIFT,
 			  last >> PAGE_SHIFT) {
 		rec.pins_seen++;
-		if (page_maybe_dma_pinned(pin->page) &&
+		if (folio_maybe_dma_pinned(page_folio(pin->page)) &&
 		    test_page_value(pin->page) == pin->value)
 			rec.pins_valid++;
 	}
@@ -280,7 +314,7 @@ static void test_emudev_release(struct vfio_device *vdev)
 
 	xa_destroy(&tdev->pins);
 	mutex_destroy(&tdev->lock);
-	vfio_free_device(vdev);
+	vrange_compat_vfio_free_device(vdev);
 }
 
 static const struct vfio_device_ops test_emudev_ops = {
@@ -313,18 +347,23 @@ static int test_emudev_probe(struct platform_device *pdev)
 	return 0;
 }
 
-static int test_emudev_remove(struct platform_device *pdev)
+/*
+ * Devices go only through here (no .remove: its type differs between the
+ * kernels, and nothing else unbinds them).
+ */
+static void test_emudev_destroy(struct platform_device *pdev)
 {
 	struct test_emudev *tdev = platform_get_drvdata(pdev);
 
-	vfio_unregister_group_dev(&tdev->vdev);
-	vfio_put_device(&tdev->vdev);
-	return 0;
+	if (tdev) {
+		vfio_unregister_group_dev(&tdev->vdev);
+		vfio_put_device(&tdev->vdev);
+	}
+	platform_device_unregister(pdev);
 }
 
 static struct platform_driver test_emudev_driver = {
 	.probe = test_emudev_probe,
-	.remove = test_emudev_remove,
 	.driver = {
 		.name = "vfio-range-test",
 	},
@@ -364,7 +403,7 @@ static int test_emudev_add(struct vfio_range_test_cmd *cmd)
 	return 0;
 
 err_unregister:
-	platform_device_unregister(pdev);
+	test_emudev_destroy(pdev);
 	return rc;
 }
 
@@ -377,7 +416,7 @@ static int test_emudev_del(u32 id)
 	mutex_unlock(&test_emudevs_lock);
 	if (!pdev)
 		return -ENOENT;
-	platform_device_unregister(pdev);
+	test_emudev_destroy(pdev);
 	return 0;
 }
 
@@ -644,7 +683,7 @@ static void __exit test_exit(void)
 
 	misc_deregister(&test_misc);
 	xa_for_each(&test_emudevs, id, pdev)
-		platform_device_unregister(pdev);
+		test_emudev_destroy(pdev);
 	xa_destroy(&test_emudevs);
 	platform_driver_unregister(&test_emudev_driver);
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * The kernel interfaces that differ between the supported kernels (6.1 and
- * 6.12). Every version test of the module lives in this file.
+ * 6.12). Every version test of the module lives in this file, but for the
+ * layout of the VFIO core's own types in vfio_core.h.
  */
 #ifndef _VFIO_RANGE_COMPAT_H
 #define _VFIO_RANGE_COMPAT_H
@@ -11,6 +12,7 @@
 #include <linux/irqdomain.h>
 #include <linux/mm.h>
 #include <linux/version.h>
+#include <linux/vfio.h>
 
 /* iommu_map() takes a gfp argument since 6.3. */
 static inline int vrange_compat_iommu_map(struct iommu_domain *domain,
@@ -85,6 +87,14 @@ static inline int vrange_compat_follow_pfn(struct vm_area_struct *vma,
 	*pfn = pte_pfn(*ptep);
 	pte_unmap_unlock(ptep, ptl);
 	return 0;
+#endif
+}
+
+/* Since 6.2 the VFIO core frees a device itself after its release op. */
+static inline void vrange_compat_vfio_free_device(struct vfio_device *vdev)
+{
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 2, 0)
+	vfio_free_device(vdev);
 #endif
 }
 

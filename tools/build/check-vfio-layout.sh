@@ -17,6 +17,20 @@ for f in "$obj" "$vfio_ko" "$vmlinux"; do
 	[ -r "$f" ] || { echo "check-vfio-layout: cannot read $f" >&2; exit 1; }
 done
 
+# Newer Debian kernels ship compressed modules; pahole reads plain ELF.
+case $vfio_ko in
+*.xz | *.zst | *.gz)
+	tmp=$(mktemp)
+	trap 'rm -f "$tmp"' EXIT
+	case $vfio_ko in
+	*.xz) xz -dc "$vfio_ko" >"$tmp" ;;
+	*.zst) zstd -qdc "$vfio_ko" >"$tmp" ;;
+	*.gz) gzip -dc "$vfio_ko" >"$tmp" ;;
+	esac
+	vfio_ko=$tmp
+	;;
+esac
+
 # The notify callback exists only where the kernel has it; compare its enum
 # too when the kernel has one.
 if pahole -F btf --btf_base "$vmlinux" -C vfio_iommu_notify_type "$vfio_ko" \

@@ -28,9 +28,11 @@
  *
  * Errors mean the same in every ioctl:
  *
+ *  - ENOTTY: the ioctl is not one of this backend's.
  *  - EINVAL: ``argsz`` is smaller than the fields the ioctl needs, a flag
- *    bit is unknown, a reserved field is not zero, ``start > last``, or an
- *    address is not aligned to the smallest IOMMU page size.
+ *    bit is unknown, a reserved field is not zero, ``start > last``, a map
+ *    address is not aligned to the smallest IOMMU page size, or an unmap
+ *    range cuts through the range of a map request.
  *  - E2BIG: ``argsz`` is larger than the structure the kernel knows and
  *    the extra bytes are not zero (or exceed one page).
  *  - EFAULT: the argument or the user memory to map cannot be accessed
@@ -45,8 +47,11 @@
  *    ``RLIMIT_MEMLOCK`` for a caller without ``CAP_IPC_LOCK``.
  *  - EDEADLOCK: an emulated-IOMMU device did not release the pages it
  *    pinned in a range being unmapped.
+ *  - EAGAIN: the user mapping of a BAR kept changing while it was looked up.
+ *  - EMFILE: no file descriptor is left for a notifier.
  *
- * A call that fails changes nothing.
+ * A call that fails changes nothing, except that a map or unmap done before
+ * its outputs could not be written back (EFAULT) stays done, as in VFIO.
  */
 
 /**

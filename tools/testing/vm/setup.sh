@@ -1,11 +1,15 @@
 #!/bin/bash
 # Prepare this machine for building and testing vfio-range in a QEMU guest.
 #
-#   setup.sh          install what is missing, extract kernel bits, then print
-#                     the guest kernel version as the last line of stdout
-#   setup.sh --kver   only print the guest kernel version (installs nothing)
+#   setup.sh [SERIES...]      install what is missing (for each kernel series,
+#                             default 6.1), extract kernel bits, then print
+#                             the guest kernel versions, one per line
+#   setup.sh --kver [SERIES]  only print the version of one series (default
+#                             6.1; installs nothing)
 #
-# Guest kernel version: $VM_KVER if set, else the newest /boot/vmlinuz-6.1.*.
+# Series 6.1 is Debian 12's own kernel; 6.12 comes from bookworm-backports,
+# whose apt source this script adds if it is missing. A series' version is
+# $VM_KVER if set (for 6.1), else the newest /boot/vmlinuz-SERIES.*.
 # Idempotent: a second run only checks and returns. All chatter goes to stderr
 # so that `KVER := $(shell tools/testing/vm/setup.sh)` gets just the version.
 set -euo pipefail
@@ -29,14 +33,16 @@ SRC_PATHS=(tools/testing/selftests/kselftest_harness.h
 log() { echo "setup.sh: $*" >&2; }
 die() { log "error: $*"; exit 1; }
 
-# Newest installed 6.1 kernel, unless the caller pinned one.
+# Newest installed kernel of a series, unless the caller pinned one.
 pick_kver() {
-	if [[ -n ${VM_KVER:-} ]]; then
+	local series=${1:-6.1}
+
+	if [[ -n ${VM_KVER:-} && $series == 6.1 ]]; then
 		echo "$VM_KVER"
 		return
 	fi
 	local f v=
-	for f in /boot/vmlinuz-6.1.*; do
+	for f in /boot/vmlinuz-"$series".*; do
 		[[ -e $f ]] && v+="${f#/boot/vmlinuz-}"$'\n'
 	done
 	[[ -n $v ]] || return 1
@@ -88,25 +94,57 @@ extract_vmlinux() {
 	readelf -S "$out" | grep -q '\.BTF' || log "warning: $out has no .BTF section"
 }
 
+BACKPORTS_SOURCE=/etc/apt/sources.list.d/vfio-range-bookworm-backports.sources
+
+# Installs the newest backports kernel of a series (image and headers) by
+# its exact package name, leaving Debian's own kernel the default.
+install_backports_kernel() {
+	local series=$1 image
+
+	pick_kver "$series" >/dev/null && return 0
+	[[ $(id -u) -eq 0 ]] || die "kernel $series missing, run as root"
+	if ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d; then
+		log "adding the bookworm-backports apt source"
+		cat >"$BACKPORTS_SOURCE" <<-EOF2
+		Types: deb
+		URIs: http://deb.debian.org/debian
+		Suites: bookworm-backports
+		Components: main
+		Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+		EOF2
+	fi
+	apt-get update >&2
+	image=$(apt-cache show -o APT::Default-Release=bookworm-backports \
+		"linux-image-amd64" 2>/dev/null |
+		sed -n "s/^Depends: .*\(linux-image-$series\.[^ ,]*-amd64\).*/\1/p" |
+		sort -V | tail -n 1)
+	[[ -n $image ]] || die "no linux-image-$series.* in bookworm-backports"
+	log "installing ${image} and its headers"
+	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+		-t bookworm-backports "$image" "${image/image/headers}" >&2
+}
+
 main() {
+	local series kver
 	case ${1:-} in
 	--kver)
-		pick_kver || die "no /boot/vmlinuz-6.1.* (run setup.sh first)"
+		pick_kver "${2:-6.1}" || die "no /boot/vmlinuz-${2:-6.1}.* (run setup.sh first)"
 		return
 		;;
-	'') ;;
-	*) die "usage: setup.sh [--kver]" ;;
+	-*) die "usage: setup.sh [--kver] [SERIES...]" ;;
 	esac
 
 	install_packages
-	local kver
-	kver=$(pick_kver) || die "no /boot/vmlinuz-6.1.* even after installing linux-image-amd64"
-	[[ -d /lib/modules/$kver/kernel ]] || die "no modules for $kver in /lib/modules"
-	[[ -e /lib/modules/$kver/build ]] || log "warning: no headers for $kver (linux-headers-$kver)"
 	mkdir -p "$BUILD"
 	extract_sources
-	extract_vmlinux "$kver"
-	echo "$kver"
+	for series in "${@:-6.1}"; do
+		[[ $series == 6.1 ]] || install_backports_kernel "$series"
+		kver=$(pick_kver "$series") || die "no /boot/vmlinuz-$series.* after installing it"
+		[[ -d /lib/modules/$kver/kernel ]] || die "no modules for $kver in /lib/modules"
+		[[ -e /lib/modules/$kver/build ]] || log "warning: no headers for $kver (linux-headers-$kver)"
+		extract_vmlinux "$kver"
+		echo "$kver"
+	done
 }
 
 main "$@"
