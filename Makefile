@@ -74,8 +74,11 @@ run: deps
 # Lint once, then the suite on every kernel; the closing line adds them up.
 check:
 	@$(SETUP) $(KERNELS) >/dev/null
-	@$(MAKE) --no-print-directory _lint KVER=$$($(SETUP) --kver)
-	@rc=0; for series in $(KERNELS); do \
+	@rm -f $(BUILD)/vm/summary-*; mkdir -p $(BUILD)/vm
+	@$(MAKE) --no-print-directory _lint KVER=$$($(SETUP) --kver) || \
+		echo "0 passed, 1 failed, 0 skipped" > $(BUILD)/vm/summary-lint
+	@rc=0; test ! -e $(BUILD)/vm/summary-lint || rc=1; \
+	for series in $(KERNELS); do \
 		kver=$$($(SETUP) --kver $$series); \
 		echo "=== $$kver"; \
 		$(MAKE) --no-print-directory _check KVER=$$kver \

@@ -245,8 +245,10 @@ bool vrange_mappings_fit(struct vrange_iommu *iommu,
 {
 	struct vrange_mapping *map;
 
+	/* A request that mapped nothing occupies no IOVA. */
 	vrange_for_each_mapping(map, iommu, 0, U64_MAX)
-		if (map->length && !ranges_contain(ranges, nr_ranges,
+		if (map->length &&
+		    !ranges_contain(ranges, nr_ranges,
 				    vrange_mapping_start(map),
 				    vrange_mapping_last(map)))
 			return false;

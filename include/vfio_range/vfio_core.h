@@ -6,8 +6,8 @@
  * (drivers/vfio/vfio.h) that kernel header packages do not ship, so they are
  * declared here. A wrong layout would make the core call the wrong function
  * pointer, so the build compares this struct against the target kernel's
- * BTF (tools/build/check-vfio-layout.sh) and refuses to produce a module that does
- * not match.
+ * BTF (tools/build/check-vfio-layout.sh) and refuses to produce a module
+ * that does not match.
  */
 #ifndef _VFIO_RANGE_VFIO_CORE_H
 #define _VFIO_RANGE_VFIO_CORE_H
