@@ -6,6 +6,10 @@
 #   make run      install what is missing, build, boot the guest, run the demo
 #   make check    install what is missing, build, run every test in the guest
 #   make modules  build the module for KVER (default: the guest kernel)
+#   make install  install the module for KVER (depmod), the uapi header and a
+#                 modprobe.d snippet
+#   make dkms-check  build and install through DKMS for every kernel of
+#                 KERNELS, then remove it again (run by make check)
 #   make lint     checkpatch --strict, sparse, kernel-doc, coccicheck (run by
 #                 make check)
 #
@@ -22,7 +26,7 @@ VM_RUN := $(TOP)/tools/testing/vm/run.sh
 KERNELS ?= 6.1 6.12
 KVER ?= $(shell $(SETUP) --kver 2>/dev/null)
 KDIR ?= /lib/modules/$(KVER)/build
-VMLINUX ?= $(firstword $(wildcard $(BUILD)/vmlinux-$(KVER)) /sys/kernel/btf/vmlinux)
+VMLINUX ?= $(BUILD)/vmlinux-$(KVER)
 VFIO_KO ?= $(firstword $(wildcard /lib/modules/$(KVER)/kernel/drivers/vfio/vfio.ko*))
 
 MODDIR := $(BUILD)/$(KVER)
@@ -36,7 +40,8 @@ SELFTEST_DIR := tools/testing/selftests/vfio_range
 SELFTEST_OUT := $(BUILD)/selftests
 DEMO := $(BUILD)/demo/vfio-range-demo
 
-.PHONY: all modules selftests demo deps run check clean lint \
+.PHONY: all modules selftests demo deps run check clean lint install \
+	dkms-check \
 	_run _check _lint
 
 all: modules
@@ -44,9 +49,14 @@ all: modules
 deps:
 	@$(SETUP) >/dev/null
 
+# The BTF base of the target kernel's modules, for the layout check.
+$(BUILD)/vmlinux-%:
+	@mkdir -p $(BUILD)
+	$(TOP)/tools/build/vmlinux-elf.sh /boot/vmlinuz-$* $@
+
 # Kbuild writes objects next to the sources, so each kernel gets its own
 # copy of the tree: several kernels can be built side by side.
-$(MODULE): $(MODULE_SOURCES)
+$(MODULE): $(MODULE_SOURCES) | $(VMLINUX)
 	@test -n "$(KVER)" -a -d "$(KDIR)" || \
 		{ echo "no kernel build tree for KVER='$(KVER)' (KDIR=$(KDIR))" >&2; exit 1; }
 	@mkdir -p $(MODSRC)
@@ -126,6 +136,19 @@ _check: modules selftests
 		tee $(SUMMARY).tmp | sed 's/^\([0-9]\)/$(KVER): \1/'; \
 	tail -n 1 $(SUMMARY).tmp > $(SUMMARY); rm -f $(SUMMARY).tmp; \
 	grep -q ' 0 failed' $(SUMMARY)
+
+INSTALL_MOD_DIR := /lib/modules/$(KVER)/updates/vfio-range
+UAPI_DIR := /usr/include/linux
+
+install: modules
+	install -D -m 644 $(MODULE) $(INSTALL_MOD_DIR)/vfio_iommu_range.ko
+	depmod -a $(KVER)
+	install -D -m 644 include/uapi/linux/vfio_range.h $(UAPI_DIR)/vfio_range.h
+	install -D -m 644 tools/build/vfio-range.modprobe.conf \
+		/etc/modprobe.d/vfio-range.conf
+
+dkms-check: deps
+	@tools/build/dkms-check.sh $$($(SETUP) $(KERNELS))
 
 clean:
 	rm -rf $(BUILD)/*/src $(BUILD)/selftests $(BUILD)/demo $(BUILD)/vm

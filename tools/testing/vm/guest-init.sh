@@ -60,7 +60,6 @@ OUT_MOUNTED=1
 
 # The share is read-only: mount everything the command may need to write.
 H=/host
-mount -o bind /out "$H$VM_OUT" || fail "cannot bind out share to $VM_OUT"
 mount -t proc proc $H/proc || fail "mount proc"
 mount -t sysfs sysfs $H/sys || fail "mount sysfs"
 mount -t devtmpfs devtmpfs $H/dev || fail "mount devtmpfs"
@@ -70,6 +69,11 @@ mount -t tmpfs tmpfs $H/dev/shm
 mount -t tmpfs tmpfs $H/tmp || fail "mount /tmp"
 mount -t tmpfs tmpfs $H/run || fail "mount /run"
 mount -t tmpfs tmpfs $H/var/tmp
+# The repo has a share of its own, so it is there even where a tmpfs above
+# hides the host's copy (a clone under /tmp); then the writable out share.
+mkdir -p "$H$VM_CWD"
+mount_9p repo "$H$VM_CWD" ro || fail "cannot mount the repo share"
+mount -o bind /out "$H$VM_OUT" || fail "cannot bind out share to $VM_OUT"
 # Optional ones: tests may want debugfs, tracing, bpffs.
 mount -t debugfs debugfs $H/sys/kernel/debug 2>/dev/null
 mount -t tracefs tracefs $H/sys/kernel/tracing 2>/dev/null

@@ -150,6 +150,7 @@ run_guest() {
 		# ttyS0: console and the command's output; ttyS1: full kernel log.
 		-serial "file:$OUT/console.log" -serial "file:$OUT/kmsg.log"
 		-virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap"
+		-virtfs "local,path=$REPO,mount_tag=repo,security_model=none,readonly=on,multidevs=remap"
 		-virtfs "local,path=$OUT,mount_tag=out,security_model=none")
 	# Each edu device gets an IOMMU group of its own: two let the tests
 	# share a container between groups.

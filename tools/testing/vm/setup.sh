@@ -20,8 +20,8 @@ SRC_TARBALL=/usr/src/linux-source-6.1.tar.xz
 SRC_DIR=$BUILD/src-6.1
 
 PACKAGES=(build-essential linux-image-amd64 linux-headers-amd64 linux-source-6.1
-	qemu-system-x86 busybox-static dwarves bpftool cpio kmod xz-utils sparse
-	coccinelle python3)
+	qemu-system-x86 busybox-static dwarves bpftool cpio kmod xz-utils zstd
+	sparse coccinelle python3 dkms)
 
 # Only the parts of the kernel tree the project uses (tarball is ~140 MB).
 SRC_PATHS=(tools/testing/selftests/kselftest_harness.h
@@ -88,10 +88,8 @@ extract_vmlinux() {
 	[[ -f $img ]] || die "$img not found"
 	[[ -s $out && $out -nt $img ]] && return 0
 	log "extracting $out"
-	"$SRC_DIR/scripts/extract-vmlinux" "$img" >"$out.tmp.$$" ||
-		{ rm -f "$out.tmp.$$"; die "extract-vmlinux failed on $img"; }
-	mv "$out.tmp.$$" "$out"
-	readelf -S "$out" | grep -q '\.BTF' || log "warning: $out has no .BTF section"
+	"$REPO/tools/build/vmlinux-elf.sh" "$img" "$out" >&2 ||
+		die "no vmlinux found in $img"
 }
 
 BACKPORTS_SOURCE=/etc/apt/sources.list.d/vfio-range-bookworm-backports.sources
