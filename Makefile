@@ -87,7 +87,10 @@ check:
 	@rm -f $(BUILD)/vm/summary-*; mkdir -p $(BUILD)/vm
 	@$(MAKE) --no-print-directory _lint KVER=$$($(SETUP) --kver) || \
 		echo "0 passed, 1 failed, 0 skipped" > $(BUILD)/vm/summary-lint
-	@rc=0; test ! -e $(BUILD)/vm/summary-lint || rc=1; \
+	@tools/build/dkms-check.sh $$($(SETUP) $(KERNELS)) || \
+		echo "0 passed, 1 failed, 0 skipped" > $(BUILD)/vm/summary-dkms
+	@rc=0; ! ls $(BUILD)/vm/summary-lint $(BUILD)/vm/summary-dkms \
+		>/dev/null 2>&1 || rc=1; \
 	for series in $(KERNELS); do \
 		kver=$$($(SETUP) --kver $$series); \
 		echo "=== $$kver"; \
