@@ -80,10 +80,13 @@ static int vrange_domain_map(struct vrange_domain *dom,
 
 	if (!vrange_mapping_in_domains(map))
 		return 0;
-	if (map->backing == VRANGE_MMIO)
+	if (map->backing == VRANGE_MMIO) {
+		atomic64_inc(&vrange_stats.iommu_map_calls);
+		atomic64_add(map->length, &vrange_stats.iommu_mapped_bytes);
 		return vrange_compat_iommu_map(dom->domain, start,
 					       PFN_PHYS(map->pfn), map->length,
 					       map->iommu_prot | IOMMU_MMIO);
+	}
 
 	while (i < map->npages) {
 		unsigned long pfn = page_to_pfn(map->pages[i]);
@@ -93,6 +96,9 @@ static int vrange_domain_map(struct vrange_domain *dom,
 		       page_to_pfn(map->pages[i + run]) == pfn + run)
 			run++;
 
+		atomic64_inc(&vrange_stats.iommu_map_calls);
+		atomic64_add(run << PAGE_SHIFT,
+			     &vrange_stats.iommu_mapped_bytes);
 		rc = vrange_compat_iommu_map(dom->domain,
 					     start + (i << PAGE_SHIFT),
 					     PFN_PHYS(pfn), run << PAGE_SHIFT,
@@ -120,6 +126,7 @@ static void vrange_domains_unmap(struct vrange_iommu *iommu,
 	list_for_each_entry(dom, &iommu->domains, node) {
 		if (dom == stop)
 			break;
+		atomic64_inc(&vrange_stats.iotlb_syncs);
 		iommu_unmap(dom->domain, vrange_mapping_start(map),
 			    vrange_mapping_length(map));
 	}
@@ -371,6 +378,7 @@ static u64 vrange_remove_range(struct vrange_iommu *iommu, u64 start, u64 last,
 					 vrange_mapping_length(map), &gather);
 			cond_resched();
 		}
+		atomic64_inc(&vrange_stats.iotlb_syncs);
 		iommu_iotlb_sync(dom->domain, &gather);
 	}
 

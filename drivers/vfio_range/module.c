@@ -42,13 +42,20 @@ static const struct vfio_iommu_driver_ops vrange_driver_ops = {
 static int __init vrange_init(void)
 {
 	/* The interval tree keys are unsigned long and must hold any IOVA. */
+	int rc;
+
 	BUILD_BUG_ON(sizeof(unsigned long) < sizeof(u64));
-	return vfio_register_iommu_driver(&vrange_driver_ops);
+	vrange_debugfs_init();
+	rc = vfio_register_iommu_driver(&vrange_driver_ops);
+	if (rc)
+		vrange_debugfs_exit();
+	return rc;
 }
 
 static void __exit vrange_exit(void)
 {
 	vfio_unregister_iommu_driver(&vrange_driver_ops);
+	vrange_debugfs_exit();
 }
 
 module_init(vrange_init);

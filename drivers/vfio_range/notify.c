@@ -77,6 +77,13 @@ void vrange_client_remove(struct vfio_range_client *client)
 	vrange_iommu_put(iommu);
 }
 
+static void vrange_deliver(struct vfio_range_client *client,
+			   const struct vfio_range_notification *n)
+{
+	atomic64_inc(&vrange_stats.notify_events);
+	client->notify(client, n);
+}
+
 struct vrange_delivery {
 	struct vfio_range_client *client;
 	struct vfio_range_notification n;
@@ -89,7 +96,7 @@ static void vrange_deliver_block(u64 start, u64 mask, void *arg)
 	d->n.start = start;
 	d->n.last = start | mask;
 	d->n.addr_mask = mask;
-	d->client->notify(d->client, &d->n);
+	vrange_deliver(d->client, &d->n);
 }
 
 /**
@@ -127,7 +134,7 @@ void vrange_notify(struct vrange_iommu *iommu, u32 type, u64 seq, u64 start,
 			vrange_split_aligned(d.n.start, d.n.last,
 					     vrange_deliver_block, &d);
 		else
-			client->notify(client, &d.n);
+			vrange_deliver(client, &d.n);
 	}
 }
 

@@ -80,6 +80,7 @@ int vrange_pages_pin(struct vrange_mapping *map)
 
 	mmgrab(current->mm);
 	map->mm = current->mm;
+	atomic64_add(map->npages, &vrange_stats.pinned_pages);
 	return 0;
 
 err_unpin:
@@ -111,6 +112,7 @@ void vrange_pages_unpin(struct vrange_mapping *map)
 	}
 	kvfree(map->pages);
 	map->pages = NULL;
+	atomic64_sub(map->npages, &vrange_stats.pinned_pages);
 	vrange_pages_uncharge(map->mm, map->npages);
 	mmdrop(map->mm);
 	map->mm = NULL;

@@ -10,6 +10,7 @@
 #ifndef _VFIO_RANGE_CORE_H
 #define _VFIO_RANGE_CORE_H
 
+#include <linux/atomic.h>
 #include <linux/interval_tree.h>
 #include <linux/list.h>
 #include <linux/mmu_notifier.h>
@@ -236,6 +237,27 @@ struct vrange_map_req {
 #define vrange_for_each_mapping(map, iommu, start, last)                      \
 	for (map = vrange_mapping_first(iommu, start, last); map;             \
 	     map = vrange_mapping_next(map, start, last))
+
+/**
+ * struct vrange_stats - module-wide work counters, shown in debugfs
+ * @iommu_map_calls: iommu_map() calls
+ * @iommu_mapped_bytes: bytes those calls mapped
+ * @iotlb_syncs: IOTLB flushes asked for (iommu_iotlb_sync(), iommu_unmap())
+ * @notify_events: events handed to clients
+ * @pinned_pages: pages pinned for mappings now
+ */
+struct vrange_stats {
+	atomic64_t iommu_map_calls;
+	atomic64_t iommu_mapped_bytes;
+	atomic64_t iotlb_syncs;
+	atomic64_t notify_events;
+	atomic64_t pinned_pages;
+};
+
+/* stats.c */
+extern struct vrange_stats vrange_stats;
+void vrange_debugfs_init(void);
+void vrange_debugfs_exit(void);
 
 /* module.c */
 extern unsigned int vrange_max_mappings;
