@@ -28,40 +28,12 @@
 /* What the device buffer and RAM hold before a peer-to-peer read. */
 #define P2P_SEED	0x5eed5eedU
 #define P2P_POISON	0xccccccccU
-/* Poison of the output fields the kernel must not write. */
-#define OUT_POISON	0xa5a5a5a5a5a5a5a5ULL
-
-/*
- * Map with the whole structure and return the ioctl result; @out, if not
- * NULL, gets the structure as the kernel left it.
- */
-static int _test_map_out(int fd, __u64 vaddr, __u64 start, __u64 last,
-			 __u32 flags, struct vfio_range_map *out)
-{
-	struct vfio_range_map cmd = {
-		.argsz = sizeof(cmd),
-		.flags = flags,
-		.vaddr = vaddr,
-		.start = start,
-		.last = last,
-		.out_start = OUT_POISON,
-		.out_last = OUT_POISON,
-		.out_flags = (__u32)OUT_POISON,
-	};
-	int ret;
-
-	ret = ioctl(fd, VFIO_IOMMU_RANGE_MAP, &cmd);
-	if (out)
-		*out = cmd;
-	return ret;
-}
-
 /* A TRIM map of a BAR section that must map [@ostart, @olast], @oflags. */
 #define test_trim_map(vaddr, start, last, ostart, olast, oflags)	\
 	({								\
 		struct vfio_range_map __out;				\
 									\
-		ASSERT_EQ(0, _test_map_out(self->container_fd,		\
+		ASSERT_EQ(0, _test_range_map_out(self->container_fd,		\
 					   (uintptr_t)(vaddr), start,	\
 					   last, DMA_R | TRIM,		\
 					   &__out));			\

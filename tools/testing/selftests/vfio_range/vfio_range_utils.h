@@ -226,8 +226,16 @@ static inline void __get_iommu_info(struct __test_metadata *_metadata, int fd,
 /* VFIO_IOMMU_RANGE_MAP / VFIO_IOMMU_RANGE_UNMAP                          */
 /* ---------------------------------------------------------------------- */
 
-static inline int _test_range_map(int fd, __u64 vaddr, __u64 start, __u64 last,
-				  __u32 flags)
+/* Poison of the output fields, to see which ones the kernel wrote. */
+#define OUT_POISON	0xa5a5a5a5a5a5a5a5ULL
+
+/*
+ * Map with the whole structure and return the ioctl result; @out, if not
+ * NULL, gets the structure as the kernel left it.
+ */
+static inline int _test_range_map_out(int fd, __u64 vaddr, __u64 start,
+				      __u64 last, __u32 flags,
+				      struct vfio_range_map *out)
 {
 	struct vfio_range_map cmd = {
 		.argsz = sizeof(cmd),
@@ -235,9 +243,22 @@ static inline int _test_range_map(int fd, __u64 vaddr, __u64 start, __u64 last,
 		.vaddr = vaddr,
 		.start = start,
 		.last = last,
+		.out_start = OUT_POISON,
+		.out_last = OUT_POISON,
+		.out_flags = (__u32)OUT_POISON,
 	};
+	int ret;
 
-	return ioctl(fd, VFIO_IOMMU_RANGE_MAP, &cmd);
+	ret = ioctl(fd, VFIO_IOMMU_RANGE_MAP, &cmd);
+	if (out)
+		*out = cmd;
+	return ret;
+}
+
+static inline int _test_range_map(int fd, __u64 vaddr, __u64 start, __u64 last,
+				  __u32 flags)
+{
+	return _test_range_map_out(fd, vaddr, start, last, flags, NULL);
 }
 
 #define test_range_map_flags(buf, start, last, flags)			\
