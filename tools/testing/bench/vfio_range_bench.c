@@ -858,6 +858,8 @@ static void init_rows(long long anon_runs, long long huge_runs, u64 bar_size)
 	rows[R_NOTIFY_UNMAP].min_calls = 0;
 	rows[R_NOTIFY_UNMAP].min_syncs = 1;
 	rows[R_NOTIFY_READ].range_only = true;
+	rows[R_NOTIFY_READ].min_calls = 0;
+	rows[R_NOTIFY_READ].min_syncs = 1;
 	rows[R_NOTIFY_READ].has_events = true;
 	rows[R_NOTIFY_READ].min_events =
 		n_arb_clients() * n_arb_events +
