@@ -781,10 +781,9 @@ static void print_table(FILE *f)
 	fprintf(f, "%-36s | %10s | %10s | %7s | %-17s | %-13s | %s\n",
 		"workload", "type1 ms", "range ms", "ratio",
 		"map calls / min", "syncs / min", "events read / min");
-	fprintf(f, "%.*s\n", 130,
-		"------------------------------------------------------------"
-		"------------------------------------------------------------"
-		"----------------------------------------");
+	for (i = 0; i < 130; i++)
+		fputc('-', f);
+	fputc('\n', f);
 	for (i = 0; i < NR_ROWS; i++) {
 		const struct row *r = &rows[i];
 
