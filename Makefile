@@ -12,6 +12,9 @@
 #                 KERNELS, then remove it again (run by make check)
 #   make lint     checkpatch --strict, sparse, kernel-doc, coccicheck (run by
 #                 make check)
+#   make bench    boot the guest once, run every benchmark workload on
+#                 vfio_iommu_type1 and on this module, print the table and
+#                 write it to build/bench/results.txt
 #
 # Variables: KERNELS (the guest kernel series make check runs on: default
 # "6.1 6.12"; e.g. KERNELS=6.1 for one), KVER (one kernel release), KDIR
@@ -41,8 +44,8 @@ SELFTEST_OUT := $(BUILD)/selftests
 DEMO := $(BUILD)/demo/vfio-range-demo
 
 .PHONY: all modules selftests demo deps run check clean lint install \
-	dkms-check \
-	_run _check _lint
+	dkms-check bench \
+	_run _check _lint _bench
 
 all: modules
 
@@ -149,6 +152,18 @@ install: modules
 	install -D -m 644 include/uapi/linux/vfio_range.h $(UAPI_DIR)/vfio_range.h
 	install -D -m 644 tools/build/vfio-range.modprobe.conf \
 		/etc/modprobe.d/vfio-range.conf
+
+# 1 GiB of anonymous memory and 1 GiB of 2 MiB hugepages, both pinned; the
+# slab debugging the tests boot with is off, as on a production host.
+bench: deps
+	@$(MAKE) --no-print-directory _bench KVER=$$($(SETUP) --kver)
+
+_bench: modules
+	$(MAKE) -C tools/testing/bench OUTPUT=$(BUILD)/bench
+	$(VM_RUN) --kver $(KVER) --out $(BUILD)/vm/bench --mem 4G \
+		--append 'hugepages=512 slub_debug=- kfence.sample_interval=0' -- tools/testing/bench/run-bench.sh \
+		--module $(MODULE) --bench $(BUILD)/bench/vfio_range_bench
+	cp $(BUILD)/vm/bench/bench.txt $(BUILD)/bench/results.txt
 
 dkms-check: deps
 	@tools/build/dkms-check.sh $$($(SETUP) $(KERNELS))

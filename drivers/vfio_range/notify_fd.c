@@ -55,7 +55,12 @@ struct vrange_notifier_file {
 static struct vfio_range_event *
 vrange_queue_tail(struct vrange_notifier_file *nf)
 {
-	return &nf->ring[(nf->head + nf->count) % nf->capacity];
+	unsigned int tail = nf->head + nf->count;
+
+	/* head and count are below capacity: one wrap at most. */
+	if (tail >= nf->capacity)
+		tail -= nf->capacity;
+	return &nf->ring[tail];
 }
 
 /* Queues an overflow record for @lost events; nf->lock held. */
@@ -80,8 +85,10 @@ static void vrange_notifier_fd_event(struct vfio_range_client *client,
 {
 	struct vrange_notifier_file *nf =
 		container_of(client, struct vrange_notifier_file, client);
+	bool was_empty;
 
 	spin_lock(&nf->lock);
+	was_empty = !nf->count;
 	if (nf->overflowed || nf->count == nf->capacity - 1) {
 		vrange_queue_overflow(nf, 1);
 	} else {
@@ -95,7 +102,12 @@ static void vrange_notifier_fd_event(struct vfio_range_client *client,
 		nf->count++;
 	}
 	spin_unlock(&nf->lock);
-	wake_up_interruptible_poll(&nf->wait, EPOLLIN | EPOLLRDNORM);
+	/*
+	 * Only a reader or poller that found the queue empty waits, so only
+	 * the first record needs a wakeup: an unmap queues thousands.
+	 */
+	if (was_empty)
+		wake_up_interruptible_poll(&nf->wait, EPOLLIN | EPOLLRDNORM);
 }
 
 /* Takes up to @max records off the queue into @out. */

@@ -28,6 +28,13 @@ static void vrange_pages_uncharge(struct mm_struct *mm, unsigned long npages)
 	mmput(mm);
 }
 
+static void vrange_pages_free_array(struct vrange_mapping *map)
+{
+	if (map->pages != &map->single_page)
+		kvfree(map->pages);
+	map->pages = NULL;
+}
+
 /**
  * vrange_pages_pin() - pin the user memory behind a new mapping
  * @map: mapping with @vaddr, @npages and @iommu_prot set, in the current
@@ -57,8 +64,11 @@ int vrange_pages_pin(struct vrange_mapping *map)
 	if (rc)
 		return rc;
 
-	map->pages = kvmalloc_array(map->npages, sizeof(*map->pages),
-				    GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
+	if (map->npages == 1)
+		map->pages = &map->single_page;
+	else
+		map->pages = kvmalloc_array(map->npages, sizeof(*map->pages),
+					    GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 	if (!map->pages) {
 		rc = -ENOMEM;
 		goto err_uncharge;
@@ -85,8 +95,7 @@ int vrange_pages_pin(struct vrange_mapping *map)
 
 err_unpin:
 	unpin_user_pages(map->pages, done);
-	kvfree(map->pages);
-	map->pages = NULL;
+	vrange_pages_free_array(map);
 err_uncharge:
 	account_locked_vm(current->mm, map->npages, false);
 	return rc;
@@ -110,8 +119,7 @@ void vrange_pages_unpin(struct vrange_mapping *map)
 		unpin_user_pages_dirty_lock(map->pages + done, batch, dirty);
 		cond_resched();
 	}
-	kvfree(map->pages);
-	map->pages = NULL;
+	vrange_pages_free_array(map);
 	atomic64_sub(map->npages, &vrange_stats.pinned_pages);
 	vrange_pages_uncharge(map->mm, map->npages);
 	mmdrop(map->mm);

@@ -150,7 +150,10 @@ enum vrange_backing {
  * @backing: what is mapped
  * @removing: an unmap is telling clients about it; no new pins
  * @npages: RAM: number of entries in @pages
- * @pages: RAM: the pinned pages, in IOVA order
+ * @pages: RAM: the pinned pages, in IOVA order; @single_page for a
+ *	one-page mapping
+ * @single_page: RAM: storage for @pages of a one-page mapping, which is
+ *	what a vIOMMU maps most: it saves an allocation per map
  * @mm: RAM: the mm charged for @pages (held with mmgrab())
  * @pfn: MMIO: first PFN
  * @iommu: MMIO: the container, for @mmu_sub's callback
@@ -172,6 +175,7 @@ struct vrange_mapping {
 
 	unsigned long npages;
 	struct page **pages;
+	struct page *single_page;
 	struct mm_struct *mm;
 
 	unsigned long pfn;

@@ -250,7 +250,9 @@ enum vfio_range_granularity {
  *
  * read() returns whole records only; a buffer smaller than one record is
  * EINVAL. read() blocks while the queue is empty unless the fd is
- * non-blocking (EAGAIN). poll() reports EPOLLIN while records are queued.
+ * non-blocking (EAGAIN). poll() reports EPOLLIN while records are queued;
+ * waiters are woken when the queue turns non-empty, so an edge-triggered
+ * epoll user reads until EAGAIN, as epoll(7) asks.
  */
 struct vfio_range_event {
 	__u32 type;
