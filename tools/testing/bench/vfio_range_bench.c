@@ -39,22 +39,7 @@
 
 #include "edu.h"
 
-/* What range.h expects from the kernel. */
-typedef uint64_t u64;
-
-static inline unsigned int fls64(u64 x)
-{
-	return x ? 64 - __builtin_clzll(x) : 0;
-}
-
-static inline unsigned int __ffs64(u64 x)
-{
-	return __builtin_ctzll(x);
-}
-
-#define min(a, b)	((a) < (b) ? (a) : (b))
-
-#include <vfio_range/range.h>
+#include "range_user.h"
 
 #define PAGE_SZ		4096ULL
 #define MIB		(1024ULL * 1024)
