@@ -11,6 +11,7 @@
 #define _VFIO_RANGE_CORE_H
 
 #include <linux/atomic.h>
+#include <linux/bitops.h>
 #include <linux/interval_tree.h>
 #include <linux/list.h>
 #include <linux/mmu_notifier.h>
@@ -63,6 +64,8 @@ struct vfio_range_notifier;
  * @dead: the VFIO core released the container; it takes no new clients
  * @users: references: one from the VFIO core, one per client
  * @node: entry in the list of all containers, for in-kernel clients
+ * @type: the IOMMU type VFIO_SET_IOMMU opened the container with:
+ *	VFIO_RANGE_IOMMU, or VFIO_TYPE1v2_IOMMU in compat mode
  */
 struct vrange_iommu {
 	struct mutex op_lock;		/* see above */
@@ -87,6 +90,7 @@ struct vrange_iommu {
 
 	refcount_t users;
 	struct list_head node;
+	unsigned long type;
 };
 
 /**
@@ -188,6 +192,12 @@ struct vrange_mapping {
 	struct list_head free_node;
 };
 
+/* The smallest IOMMU page size of @iommu, locked: what maps align to. */
+static inline u64 vrange_min_pgsize(const struct vrange_iommu *iommu)
+{
+	return 1ULL << __ffs64(iommu->pgsize_bitmap);
+}
+
 static inline u64 vrange_mapping_start(const struct vrange_mapping *map)
 {
 	return map->iova;
@@ -267,6 +277,7 @@ void vrange_debugfs_exit(void);
 extern unsigned int vrange_max_mappings;
 extern unsigned int vrange_max_clients;
 extern bool vrange_allow_unsafe_interrupts;
+extern bool vrange_compat_type1;
 
 /* pages.c: pinning and locked_vm accounting */
 int vrange_pages_pin(struct vrange_mapping *map);
@@ -342,6 +353,11 @@ bool vrange_pins_in_range(struct vrange_iommu *iommu, u64 start, u64 last,
 void vrange_notify_devices(struct vrange_iommu *iommu, u64 start, u64 last);
 void vrange_pins_drop_range(struct vrange_iommu *iommu, u64 start, u64 last);
 void vrange_pins_forget_group(struct vrange_iommu *iommu, u64 bit);
+
+/* type1_compat.c: the upstream type1 uAPI over the same engine */
+bool vrange_type1_offered(const struct vrange_iommu *iommu);
+int vrange_type1_map_dma(struct vrange_iommu *iommu, void __user *uptr);
+int vrange_type1_unmap_dma(struct vrange_iommu *iommu, void __user *uptr);
 
 /* ioctl.c: the uAPI */
 long vrange_ioctl(void *iommu_data, unsigned int cmd, unsigned long arg);
