@@ -35,7 +35,8 @@ void *vrange_open(unsigned long type)
 {
 	struct vrange_iommu *iommu;
 
-	if (type != VFIO_RANGE_IOMMU)
+	if (type != VFIO_RANGE_IOMMU &&
+	    !(type == VFIO_TYPE1v2_IOMMU && vrange_type1_offered(NULL)))
 		return ERR_PTR(-EINVAL);
 
 	iommu = kzalloc(sizeof(*iommu), GFP_KERNEL_ACCOUNT);
@@ -53,6 +54,7 @@ void *vrange_open(unsigned long type)
 	INIT_LIST_HEAD(&iommu->clients);
 	INIT_LIST_HEAD(&iommu->devices);
 	refcount_set(&iommu->users, 1);
+	iommu->type = type;
 
 	/* No domain yet: the whole space is usable. */
 	iommu->usable = kzalloc(sizeof(*iommu->usable), GFP_KERNEL_ACCOUNT);
@@ -62,7 +64,6 @@ void *vrange_open(unsigned long type)
 	}
 	iommu->usable->end = U64_MAX;
 	iommu->nr_usable = 1;
-	iommu->type = type;
 	vrange_debugfs_add(iommu);
 
 	mutex_lock(&vrange_containers_lock);

@@ -130,6 +130,18 @@ static int vrange_mappings_show(struct seq_file *s, void *unused)
 }
 DEFINE_SHOW_ATTRIBUTE(vrange_mappings);
 
+static const char *vrange_events_name(u32 events)
+{
+	switch (events) {
+	case VFIO_RANGE_EVENT_MAP:
+		return "map";
+	case VFIO_RANGE_EVENT_UNMAP:
+		return "unmap";
+	default:
+		return "map,unmap";
+	}
+}
+
 /*
  * One line per client: "fd" (a VFIO_IOMMU_RANGE_NOTIFIER file), "kernel"
  * (vfio_range_client_register()) or "emulated" (a device's dma_unmap).
@@ -139,21 +151,17 @@ static int vrange_clients_show(struct seq_file *s, void *unused)
 	struct vrange_iommu *iommu = s->private;
 	struct vfio_range_client *client;
 	struct vfio_device *vdev;
+	u64 dropped, queued;
+	bool is_fd;
 
 	down_read(&iommu->clients_rwsem);
 	list_for_each_entry(client, &iommu->clients, node) {
-		bool is_fd;
-		u64 dropped, queued;
-
 		is_fd = vrange_notifier_fd_overflows(client, &dropped, &queued);
-		seq_printf(s, "%s window %#llx-%#llx events %s%s%s granularity %s delivered %llu",
+		seq_printf(s, "%s window %#llx-%#llx events %s granularity %s delivered %llu",
 			   is_fd ? "fd" : "kernel", client->start,
-			   client->last,
-			   client->events & VFIO_RANGE_EVENT_MAP ? "map" : "",
-			   client->events == (VFIO_RANGE_EVENT_MAP |
-					      VFIO_RANGE_EVENT_UNMAP) ? "," : "",
-			   client->events & VFIO_RANGE_EVENT_UNMAP ? "unmap" : "",
-			   client->granularity == VFIO_RANGE_GRANULARITY_ALIGNED ?
+			   client->last, vrange_events_name(client->events),
+			   client->granularity ==
+			   VFIO_RANGE_GRANULARITY_ALIGNED ?
 			   "aligned" : "arbitrary",
 			   READ_ONCE(client->delivered));
 		if (is_fd)

@@ -44,6 +44,9 @@ static long vrange_check_extension(struct vrange_iommu *iommu,
 		return 1;
 	case VFIO_DMA_CC_IOMMU:
 		return iommu ? vrange_coherent(iommu) : 0;
+	case VFIO_TYPE1v2_IOMMU:
+	case VFIO_UNMAP_ALL:
+		return vrange_type1_offered(iommu);
 	default:
 		return 0;
 	}
@@ -230,6 +233,19 @@ long vrange_ioctl(void *iommu_data, unsigned int cmd, unsigned long arg)
 		return vrange_ioctl_unmap(iommu, uptr);
 	case VFIO_IOMMU_RANGE_NOTIFIER:
 		return vrange_ioctl_notifier(iommu, uptr);
+	/* type1's own: only on a container opened as type1 (compat mode) */
+	case VFIO_IOMMU_MAP_DMA:
+		if (!vrange_type1_offered(iommu))
+			return -ENOTTY;
+		return vrange_type1_map_dma(iommu, uptr);
+	case VFIO_IOMMU_UNMAP_DMA:
+		if (!vrange_type1_offered(iommu))
+			return -ENOTTY;
+		return vrange_type1_unmap_dma(iommu, uptr);
+	/*
+	 * VFIO_IOMMU_DIRTY_PAGES too: GET_INFO offers no migration
+	 * capability, so type1 users such as QEMU never ask for it.
+	 */
 	default:
 		return -ENOTTY;
 	}

@@ -201,13 +201,14 @@ static int vrange_map_check(struct vrange_iommu *iommu,
 		req->out_last = req->out_empty ? 0 : req->last - tail;
 	}
 
-	if (!req->out_empty &&
-	    !vrange_iova_usable(iommu, req->out_start, req->out_last))
-		return -ERANGE;
+	/* In type1's order, so its compat front door gives type1's errno. */
 	if (vrange_mapping_first(iommu, req->start, req->last))
 		return -EEXIST;
 	if (iommu->nr_mappings >= READ_ONCE(vrange_max_mappings))
 		return -ENOSPC;
+	if (!req->out_empty &&
+	    !vrange_iova_usable(iommu, req->out_start, req->out_last))
+		return -ERANGE;
 	return 0;
 }
 

@@ -24,6 +24,11 @@ module_param_named(allow_unsafe_interrupts, vrange_allow_unsafe_interrupts,
 MODULE_PARM_DESC(allow_unsafe_interrupts,
 		 "Accept groups on platforms without interrupt remapping, where devices can forge MSIs (default false)");
 
+bool vrange_compat_type1;
+module_param_named(compat_type1, vrange_compat_type1, bool, 0644);
+MODULE_PARM_DESC(compat_type1,
+		 "Also offer VFIO_TYPE1v2_IOMMU to new containers, with type1's MAP_DMA/UNMAP_DMA uAPI (default false)");
+
 static const struct vfio_iommu_driver_ops vrange_driver_ops = {
 	.name = "vfio-iommu-range",
 	.owner = THIS_MODULE,

@@ -99,8 +99,9 @@ struct vrange_stats {
  * @dead: the VFIO core released the container; it takes no new clients
  * @users: references: one from the VFIO core, one per client
  * @node: entry in the list of all containers, for in-kernel clients
+ * @type: the IOMMU type VFIO_SET_IOMMU opened the container with:
+ *	VFIO_RANGE_IOMMU, or VFIO_TYPE1v2_IOMMU in compat mode
  * @id: number of the container in debugfs, unique while the module is loaded
- * @type: the IOMMU type userspace selected with VFIO_SET_IOMMU
  * @opener_pid: thread group of the task that selected the type
  * @opener_comm: its command name
  * @stats: the container's work counters (atomics, no lock)
@@ -129,9 +130,9 @@ struct vrange_iommu {
 
 	refcount_t users;
 	struct list_head node;
+	unsigned long type;
 
 	unsigned int id;
-	unsigned long type;
 	pid_t opener_pid;
 	char opener_comm[TASK_COMM_LEN];
 	struct vrange_stats stats;
@@ -303,6 +304,7 @@ void vrange_debugfs_remove(struct vrange_iommu *iommu);
 extern unsigned int vrange_max_mappings;
 extern unsigned int vrange_max_clients;
 extern bool vrange_allow_unsafe_interrupts;
+extern bool vrange_compat_type1;
 
 /* pages.c: pinning and locked_vm accounting */
 int vrange_pages_pin(struct vrange_mapping *map);
@@ -380,6 +382,11 @@ bool vrange_pins_in_range(struct vrange_iommu *iommu, u64 start, u64 last,
 void vrange_notify_devices(struct vrange_iommu *iommu, u64 start, u64 last);
 void vrange_pins_drop_range(struct vrange_iommu *iommu, u64 start, u64 last);
 void vrange_pins_forget_group(struct vrange_iommu *iommu, u64 bit);
+
+/* type1_compat.c: the upstream type1 uAPI over the same engine */
+bool vrange_type1_offered(const struct vrange_iommu *iommu);
+int vrange_type1_map_dma(struct vrange_iommu *iommu, void __user *uptr);
+int vrange_type1_unmap_dma(struct vrange_iommu *iommu, void __user *uptr);
 
 /* ioctl.c: the uAPI */
 long vrange_ioctl(void *iommu_data, unsigned int cmd, unsigned long arg);

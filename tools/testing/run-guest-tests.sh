@@ -47,12 +47,18 @@ for t in "$testdir"/*_test; do
 		grep -q '^# Totals:' /tmp/selftest.out
 done
 
+# Tests turn compat_type1 on around their own VFIO_SET_IOMMU only.
+check "compat_type1 is off after the tests" \
+	grep -qx N /sys/module/vfio_iommu_range/parameters/compat_type1
 check "rmmod vfio_range_test" rmmod vfio_range_test
 check "no container holds the module after the tests" \
 	grep -qx 0 /sys/module/vfio_iommu_range/refcnt
 check "rmmod vfio_iommu_range" rmmod vfio_iommu_range
 check "vfio_iommu_type1 still loaded" loaded vfio_iommu_type1
-check "insmod again after rmmod" insmod "$module"
+check "insmod again after rmmod, with compat_type1=1" \
+	insmod "$module" compat_type1=1
+check "compat_type1=1 taken at load" \
+	grep -qx Y /sys/module/vfio_iommu_range/parameters/compat_type1
 check "rmmod again" rmmod vfio_iommu_range
 
 # Last: it loads the module in its type1 compat mode and unloads

@@ -1,0 +1,139 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Compat mode: upstream type1's VFIO_IOMMU_MAP_DMA and VFIO_IOMMU_UNMAP_DMA
+ * (the v2 semantics) as a second front door to the mapping engine, for
+ * userspace such as QEMU that only knows VFIO_TYPE1v2_IOMMU.
+ *
+ * This file only turns {iova, size} into [start, last] and checks what the
+ * engine does not: the fields and flags of type1's structures, sizes of 0,
+ * sizes that wrap, and (unmap only) alignment. Everything else is the
+ * engine's, with its two errnos type1 does not have mapped back to EINVAL.
+ * See Documentation/type1-compat.rst.
+ */
+#include <linux/iommu.h>
+#include <linux/uaccess.h>
+#include <linux/vfio.h>
+
+#include <vfio_range/core.h>
+#include <vfio_range/range.h>
+
+/**
+ * vrange_type1_offered() - whether to speak type1's uAPI
+ * @iommu: a container, or NULL when the VFIO core asks before opening one
+ *
+ * A container keeps the front door it was opened with; a new one gets
+ * type1's only while the compat_type1 parameter is on.
+ *
+ * Return: true for a container opened as VFIO_TYPE1v2_IOMMU, or for none
+ * while compat mode is on.
+ */
+bool vrange_type1_offered(const struct vrange_iommu *iommu)
+{
+	if (iommu)
+		return iommu->type == VFIO_TYPE1v2_IOMMU;
+	return READ_ONCE(vrange_compat_type1);
+}
+
+/* The smallest IOMMU page size of the container, as type1 aligns to. */
+static u64 vrange_type1_pgsize(struct vrange_iommu *iommu)
+{
+	u64 bitmap;
+
+	mutex_lock(&iommu->lock);
+	bitmap = iommu->pgsize_bitmap;
+	mutex_unlock(&iommu->lock);
+	return 1ULL << __ffs64(bitmap);
+}
+
+/**
+ * vrange_type1_map_dma() - VFIO_IOMMU_MAP_DMA
+ * @iommu: a container opened as VFIO_TYPE1v2_IOMMU
+ * @uptr: the user's &struct vfio_iommu_type1_dma_map
+ *
+ * Return: 0 or a negative errno, as type1 v2 gives it.
+ */
+int vrange_type1_map_dma(struct vrange_iommu *iommu, void __user *uptr)
+{
+	const size_t minsz = offsetofend(struct vfio_iommu_type1_dma_map, size);
+	const u32 known = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE |
+			  VFIO_DMA_MAP_FLAG_VADDR;
+	struct vfio_iommu_type1_dma_map map;
+	struct vrange_map_req req = {};
+	int rc;
+
+	/* Like type1: only minsz is read; bytes past it are ignored. */
+	if (copy_from_user(&map, uptr, minsz))
+		return -EFAULT;
+	if (map.argsz < minsz || map.flags & ~known)
+		return -EINVAL;
+	/* VFIO_UPDATE_VADDR is not offered: a new vaddr has no meaning. */
+	if (map.flags & VFIO_DMA_MAP_FLAG_VADDR)
+		return -EINVAL;
+
+	if (map.flags & VFIO_DMA_MAP_FLAG_READ)
+		req.iommu_prot |= IOMMU_READ;
+	if (map.flags & VFIO_DMA_MAP_FLAG_WRITE)
+		req.iommu_prot |= IOMMU_WRITE;
+	if (!req.iommu_prot || !map.size)
+		return -EINVAL;
+	req.vaddr = map.vaddr;
+	req.start = map.iova;
+	if (check_add_overflow(map.iova, map.size - 1, &req.last))
+		return -EINVAL;
+
+	rc = vrange_map(iommu, &req);
+	/* type1 has one errno for a wrapping vaddr and an unusable IOVA. */
+	if (rc == -EOVERFLOW || rc == -ERANGE)
+		return -EINVAL;
+	return rc;
+}
+
+/**
+ * vrange_type1_unmap_dma() - VFIO_IOMMU_UNMAP_DMA
+ * @iommu: a container opened as VFIO_TYPE1v2_IOMMU
+ * @uptr: the user's &struct vfio_iommu_type1_dma_unmap; its size field
+ *	gets the bytes unmapped
+ *
+ * Return: 0 or a negative errno, as type1 v2 gives it.
+ */
+int vrange_type1_unmap_dma(struct vrange_iommu *iommu, void __user *uptr)
+{
+	const size_t minsz = offsetofend(struct vfio_iommu_type1_dma_unmap,
+					 size);
+	const u32 known = VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP |
+			  VFIO_DMA_UNMAP_FLAG_ALL | VFIO_DMA_UNMAP_FLAG_VADDR;
+	struct vfio_iommu_type1_dma_unmap unmap;
+	u64 pgsize, last;
+	int rc;
+
+	if (copy_from_user(&unmap, uptr, minsz))
+		return -EFAULT;
+	if (unmap.argsz < minsz || unmap.flags & ~known)
+		return -EINVAL;
+	/*
+	 * No dirty tracking can be started (GET_INFO has no migration
+	 * capability), and type1 refuses a bitmap without it; no VADDR
+	 * either, as for map.
+	 */
+	if (unmap.flags & (VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP |
+			   VFIO_DMA_UNMAP_FLAG_VADDR))
+		return -EINVAL;
+
+	pgsize = vrange_type1_pgsize(iommu);
+	if (unmap.iova & (pgsize - 1))
+		return -EINVAL;
+	if (unmap.flags & VFIO_DMA_UNMAP_FLAG_ALL) {
+		if (unmap.iova || unmap.size)
+			return -EINVAL;
+		last = U64_MAX;
+	} else {
+		if (!unmap.size || unmap.size & (pgsize - 1) ||
+		    check_add_overflow(unmap.iova, unmap.size - 1, &last))
+			return -EINVAL;
+	}
+
+	rc = vrange_unmap_range(iommu, unmap.iova, last, &unmap.size);
+	if (rc)
+		return rc;
+	return copy_to_user(uptr, &unmap, minsz) ? -EFAULT : 0;
+}
