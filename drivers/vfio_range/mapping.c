@@ -180,7 +180,7 @@ static int vrange_map_check(struct vrange_iommu *iommu,
 
 	lockdep_assert_held(&iommu->lock);
 
-	pgsize = 1ULL << __ffs64(iommu->pgsize_bitmap);
+	pgsize = vrange_min_pgsize(iommu);
 	mask = pgsize - 1;
 	if (!req->trim) {
 		if (!vrange_range_aligned(req->start, req->last, pgsize) ||

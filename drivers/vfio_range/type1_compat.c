@@ -34,15 +34,15 @@ bool vrange_type1_offered(const struct vrange_iommu *iommu)
 	return READ_ONCE(vrange_compat_type1);
 }
 
-/* The smallest IOMMU page size of the container, as type1 aligns to. */
+/* type1 aligns unmaps to the smallest IOMMU page size; the engine not. */
 static u64 vrange_type1_pgsize(struct vrange_iommu *iommu)
 {
-	u64 bitmap;
+	u64 pgsize;
 
 	mutex_lock(&iommu->lock);
-	bitmap = iommu->pgsize_bitmap;
+	pgsize = vrange_min_pgsize(iommu);
 	mutex_unlock(&iommu->lock);
-	return 1ULL << __ffs64(bitmap);
+	return pgsize;
 }
 
 /**

@@ -11,6 +11,7 @@
 #define _VFIO_RANGE_CORE_H
 
 #include <linux/atomic.h>
+#include <linux/bitops.h>
 #include <linux/interval_tree.h>
 #include <linux/list.h>
 #include <linux/mmu_notifier.h>
@@ -233,6 +234,12 @@ struct vrange_mapping {
 
 	struct list_head free_node;
 };
+
+/* The smallest IOMMU page size of @iommu, locked: what maps align to. */
+static inline u64 vrange_min_pgsize(const struct vrange_iommu *iommu)
+{
+	return 1ULL << __ffs64(iommu->pgsize_bitmap);
+}
 
 static inline u64 vrange_mapping_start(const struct vrange_mapping *map)
 {

@@ -18,8 +18,6 @@
 
 #include <poll.h>
 
-#define COMPAT_PARAM	VFIO_RANGE_SYSFS "/parameters/compat_type1"
-
 #define IOVA_BASE	0x100000ULL	/* below edu's 28-bit DMA mask */
 #define BUF_PAGES	32U
 
@@ -30,46 +28,6 @@
 /* ---------------------------------------------------------------------- */
 /* Helpers                                                                */
 /* ---------------------------------------------------------------------- */
-
-/* compat_type1 as 0/1, or -1. */
-static int compat_param_get(void)
-{
-	char c = 0;
-	int fd = open(COMPAT_PARAM, O_RDONLY);
-
-	if (fd < 0)
-		return -1;
-	if (read(fd, &c, 1) != 1)
-		c = 0;
-	close(fd);
-	return c == 'Y' ? 1 : c == 'N' ? 0 : -1;
-}
-
-static int compat_param_set(int on)
-{
-	return sysfs_write_ulong(COMPAT_PARAM, on);
-}
-
-/*
- * Put @group in a new container and select VFIO_TYPE1v2_IOMMU with
- * compat_type1 set to @compat for just that call. Which backend took the
- * container is checked by the caller.
- */
-static void __setup_type1v2(struct __test_metadata *_metadata, int group,
-			    int compat, int *container_fd, int *group_fd)
-{
-	ASSERT_EQ(0, compat_param_set(compat))
-		TH_LOG("write %s: %s", COMPAT_PARAM, strerror(errno));
-	__vfio_container_setup(_metadata, group, VFIO_TYPE1v2_IOMMU,
-			       container_fd, group_fd);
-	ASSERT_EQ(0, compat_param_set(0));
-}
-
-/* type1 answers 0 for an extension it does not know. */
-static bool is_range_backend(int container_fd)
-{
-	return ioctl(container_fd, VFIO_CHECK_EXTENSION, VFIO_RANGE_IOMMU) == 1;
-}
 
 static int _map_dma_argsz(int fd, __u32 argsz, __u32 flags, __u64 vaddr,
 			  __u64 iova, __u64 size)
@@ -172,10 +130,8 @@ FIXTURE_SETUP(compat)
 		       EDU_VENDOR, EDU_DEVICE);
 	self->info = info[0];
 
-	__setup_type1v2(_metadata, self->info.group, 1, &self->container_fd,
-			&self->group_fd);
-	ASSERT_TRUE(is_range_backend(self->container_fd))
-		TH_LOG("VFIO_SET_IOMMU(TYPE1v2) with compat_type1=1 went to vfio_iommu_type1");
+	__vfio_container_setup_type1v2(_metadata, self->info.group, true,
+				       &self->container_fd, &self->group_fd);
 	__get_iommu_info(_metadata, self->container_fd, &self->iommu);
 	self->pg = self->iommu.pgsize;
 	ASSERT_LE((__u64)getpagesize(), self->pg);
@@ -193,7 +149,7 @@ FIXTURE_TEARDOWN(compat)
 	if (self->buf)
 		munmap(self->buf, self->buf_len);
 	if (self->param_was >= 0)
-		compat_param_set(self->param_was);
+		sysfs_write_ulong(COMPAT_PARAM, self->param_was);
 }
 
 /* What the container answers, before and after turning the parameter off. */
@@ -211,7 +167,7 @@ TEST_F(compat, extensions)
 			   VFIO_TYPE1_NESTING_IOMMU));
 
 	/* The container keeps its front door when the parameter changes. */
-	ASSERT_EQ(0, compat_param_get());
+	ASSERT_EQ(0, sysfs_write_ulong(COMPAT_PARAM, 0));
 	ASSERT_EQ(1, ioctl(fd, VFIO_CHECK_EXTENSION, VFIO_TYPE1v2_IOMMU));
 	map_dma(self->buf, IOVA_BASE, self->pg, T1_RW);
 	unmap_dma(IOVA_BASE, self->pg, self->pg);
@@ -586,7 +542,7 @@ FIXTURE_TEARDOWN(front_door)
 	if (self->prot_none)
 		munmap(self->prot_none, self->pg);
 	if (self->param_was >= 0)
-		compat_param_set(self->param_was);
+		sysfs_write_ulong(COMPAT_PARAM, self->param_was);
 }
 
 /* Without the parameter this module never offers or takes type1. */
@@ -594,7 +550,7 @@ TEST_F(front_door, off_by_default)
 {
 	int fd;
 
-	ASSERT_EQ(0, compat_param_set(0));
+	ASSERT_EQ(0, sysfs_write_ulong(COMPAT_PARAM, 0));
 	__vfio_container_setup(_metadata, self->info.group, VFIO_RANGE_IOMMU,
 			       &self->container_fd, &self->group_fd);
 	fd = self->container_fd;
@@ -613,7 +569,7 @@ TEST_F(front_door, range_container_in_compat_mode)
 {
 	int fd;
 
-	ASSERT_EQ(0, compat_param_set(1));
+	ASSERT_EQ(0, sysfs_write_ulong(COMPAT_PARAM, 1));
 	__vfio_container_setup(_metadata, self->info.group, VFIO_RANGE_IOMMU,
 			       &self->container_fd, &self->group_fd);
 	fd = self->container_fd;
@@ -747,19 +703,15 @@ TEST_F(front_door, diff_type1)
 		SKIP(return, TYPE1_MISSING);
 	ASSERT_EQ(SZ_4K, self->pg);	/* the sequence assumes 4 KiB pages */
 
-	__setup_type1v2(_metadata, self->info.group, 0, &self->container_fd,
-			&self->group_fd);
-	ASSERT_FALSE(is_range_backend(self->container_fd))
-		TH_LOG("compat_type1=0, yet TYPE1v2 went to vfio_iommu_range");
+	__vfio_container_setup_type1v2(_metadata, self->info.group, false,
+				       &self->container_fd, &self->group_fd);
 	run_diff_ops(self->container_fd, self->buf, self->prot_none,
 		     self->pg, t1);
 	vfio_close(&self->group_fd);
 	vfio_close(&self->container_fd);
 
-	__setup_type1v2(_metadata, self->info.group, 1, &self->container_fd,
-			&self->group_fd);
-	ASSERT_TRUE(is_range_backend(self->container_fd))
-		TH_LOG("compat_type1=1, yet TYPE1v2 went to vfio_iommu_type1");
+	__vfio_container_setup_type1v2(_metadata, self->info.group, true,
+				       &self->container_fd, &self->group_fd);
 	run_diff_ops(self->container_fd, self->buf, self->prot_none,
 		     self->pg, compat);
 

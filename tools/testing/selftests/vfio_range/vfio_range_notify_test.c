@@ -216,16 +216,27 @@ static void __emu_open_device(struct __test_metadata *_metadata,
 }
 
 /*
- * An emulated device alone in a new VFIO_RANGE_IOMMU container, its device
- * fd open (it may only pin and read/write while open).
+ * An emulated device alone in a new VFIO_RANGE_IOMMU container (with
+ * @compat: a VFIO_TYPE1v2_IOMMU one in compat mode), its device fd open
+ * (it may only pin and read/write while open).
  */
+static void __emu_create_type(struct __test_metadata *_metadata,
+			      int test_fd, struct emu *e, bool compat)
+{
+	__emu_add(_metadata, test_fd, e);
+	if (compat)
+		__vfio_container_setup_type1v2(_metadata, e->group, true,
+					       &e->container_fd, &e->group_fd);
+	else
+		__vfio_container_setup(_metadata, e->group, VFIO_RANGE_IOMMU,
+				       &e->container_fd, &e->group_fd);
+	__emu_open_device(_metadata, e);
+}
+
 static void __emu_create(struct __test_metadata *_metadata, int test_fd,
 			 struct emu *e)
 {
-	__emu_add(_metadata, test_fd, e);
-	__vfio_container_setup(_metadata, e->group, VFIO_RANGE_IOMMU,
-			       &e->container_fd, &e->group_fd);
-	__emu_open_device(_metadata, e);
+	__emu_create_type(_metadata, test_fd, e, false);
 }
 
 /* No asserts: also called from teardowns. */
@@ -2251,6 +2262,64 @@ TEST_F(notify, emu_keep_pins_events)
 	expect_fd(fd, EV(EV_MAP, 1, x, x + 2 * PG - 1, 0),
 		  EV(EV_UNMAP, 2, x, x + 2 * PG - 1, 0));
 	expect_client(k, EV(EV_UNMAP, 2, x, x + 2 * PG - 1, 0x1fff));
+	close(fd);
+}
+
+/*
+ * Compat mode: type1's UNMAP_DMA on a VFIO_TYPE1v2_IOMMU container goes
+ * through the same engine, so emulated devices, fd clients and in-kernel
+ * clients hear of it exactly as of a range unmap.
+ */
+TEST_F(notify, emu_compat_unmap_dma)
+{
+	struct vfio_range_test_dma_unmap log[MAX_LOG];
+	struct vfio_iommu_type1_dma_unmap all = {
+		.argsz = sizeof(all),
+		.flags = VFIO_DMA_UNMAP_FLAG_ALL,
+	};
+	const __u32 rw = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE;
+	const __u64 x = 0x200000;
+	__u64 unmapped = 0;
+	int fd;
+	__u32 k;
+
+	emu_destroy(&self->e);
+	emu_init(&self->e);
+	__emu_create_type(_metadata, self->test_fd, &self->e, true);
+	self->container_fd = self->e.container_fd;
+
+	fd = test_notifier(EV_BOTH, ARB, 0, U64_MAX);
+	k = test_client_add(EV_UNMAP, ARB, 0, U64_MAX);
+	ASSERT_EQ(0, _test_type1_map(self->container_fd, (uintptr_t)self->buf,
+				     x, 4 * PG, rw));
+	ASSERT_EQ(0, _test_type1_map(self->container_fd,
+				     (uintptr_t)self->buf + 4 * PG,
+				     x + 0x10000, PG, rw));
+	test_emu_pin(x + PG, 2, PROT_RW);
+
+	/* A device that keeps its pins fails UNMAP_DMA too; nothing moves. */
+	ASSERT_EQ(0, _emu_keep_pins(self->test_fd, self->e.id, true));
+	EXPECT_ERRNO(EDEADLOCK, _test_type1_unmap(self->container_fd, x,
+						  4 * PG, NULL));
+	ASSERT_LE(2U, read_log(log));
+	ASSERT_EQ(0, _emu_keep_pins(self->test_fd, self->e.id, false));
+
+	ASSERT_EQ(0, _test_type1_unmap(self->container_fd, x, 4 * PG,
+				       &unmapped));
+	ASSERT_EQ(4 * PG, unmapped);
+	ASSERT_EQ(1U, read_log(log));
+	expect_log(log, 0, x, 4 * PG, 2);
+	EXPECT_ERRNO(ENOENT, _emu_unpin(self->test_fd, self->e.id, x + PG, 1));
+
+	ASSERT_EQ(0, ioctl(self->container_fd, VFIO_IOMMU_UNMAP_DMA, &all));
+	ASSERT_EQ(PG, all.size);
+	expect_fd(fd, EV(EV_MAP, 1, x, x + 4 * PG - 1, 0),
+		  EV(EV_MAP, 2, x + 0x10000, x + 0x10000 + PG - 1, 0),
+		  EV(EV_UNMAP, 3, x, x + 4 * PG - 1, 0),
+		  EV(EV_UNMAP, 4, x + 0x10000, x + 0x10000 + PG - 1, 0));
+	expect_client(k, EV(EV_UNMAP, 3, x, x + 4 * PG - 1, 0),
+		      EV(EV_UNMAP, 4, x + 0x10000, x + 0x10000 + PG - 1, 0));
+	test_range_empty();
 	close(fd);
 }
 

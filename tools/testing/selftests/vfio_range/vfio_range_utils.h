@@ -123,6 +123,51 @@ static inline void __vfio_container_setup(struct __test_metadata *_metadata,
 		TH_LOG("VFIO_SET_IOMMU(%#x): %s", iommu_type, strerror(errno));
 }
 
+/* compat_type1 as 0 or 1; -1 if the module has no such parameter. */
+#define COMPAT_PARAM		VFIO_RANGE_SYSFS "/parameters/compat_type1"
+
+static inline int compat_param_get(void)
+{
+	char c = 0;
+	int fd = open(COMPAT_PARAM, O_RDONLY);
+
+	if (fd < 0)
+		return -1;
+	if (read(fd, &c, 1) != 1)
+		c = 0;
+	close(fd);
+	return c == 'Y' ? 1 : c == 'N' ? 0 : -1;
+}
+
+/* type1 answers 0 for an extension it does not know. */
+static inline bool is_range_backend(int container_fd)
+{
+	return ioctl(container_fd, VFIO_CHECK_EXTENSION, VFIO_RANGE_IOMMU) == 1;
+}
+
+/*
+ * __vfio_container_setup() for VFIO_TYPE1v2_IOMMU with compat_type1 set to
+ * @compat for just the VFIO_SET_IOMMU, then restored. The VFIO core asks
+ * the most recently registered backend first, so the container must end
+ * up on vfio_iommu_range with @compat and on vfio_iommu_type1 without.
+ */
+static inline void __vfio_container_setup_type1v2(
+	struct __test_metadata *_metadata, int group, bool compat,
+	int *container_fd, int *group_fd)
+{
+	int was = compat_param_get();
+
+	ASSERT_LE(0, was)
+		TH_LOG("%s: %s", COMPAT_PARAM, strerror(errno));
+	ASSERT_EQ(0, sysfs_write_ulong(COMPAT_PARAM, compat));
+	__vfio_container_setup(_metadata, group, VFIO_TYPE1v2_IOMMU,
+			       container_fd, group_fd);
+	ASSERT_EQ(0, sysfs_write_ulong(COMPAT_PARAM, was));
+	ASSERT_EQ(compat, is_range_backend(*container_fd))
+		TH_LOG("compat_type1=%d, yet VFIO_TYPE1v2_IOMMU went to %s",
+		       compat, compat ? "vfio_iommu_type1" : VFIO_RANGE_MODULE);
+}
+
 /*
  * type1 is only a reference for some tests; they skip without it. The
  * range backend is what is under test: its absence is always a failure.
