@@ -38,8 +38,6 @@ static const char *vrange_type_name(unsigned long type)
 	switch (type) {
 	case VFIO_RANGE_IOMMU:
 		return "VFIO_RANGE_IOMMU";
-	case VFIO_TYPE1_IOMMU:
-		return "VFIO_TYPE1_IOMMU";
 	case VFIO_TYPE1v2_IOMMU:
 		return "VFIO_TYPE1v2_IOMMU";
 	default:

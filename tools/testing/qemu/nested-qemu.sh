@@ -57,6 +57,7 @@ skip() {
 finish() {
 	[ -n "$qpid" ] && kill -KILL "$qpid" 2>/dev/null
 	rm -rf "$work"
+	echo "# nested-qemu.sh took $SECONDS s"
 	echo "1..$n"
 	echo "# Totals: pass:$pass fail:$fail xfail:0 xpass:0 skip:$skip error:0"
 	exit $((fail ? 1 : 0))
