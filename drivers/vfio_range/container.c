@@ -64,6 +64,7 @@ void *vrange_open(unsigned long type)
 	}
 	iommu->usable->end = U64_MAX;
 	iommu->nr_usable = 1;
+	vrange_debugfs_add(iommu);
 
 	mutex_lock(&vrange_containers_lock);
 	list_add_tail(&iommu->node, &vrange_containers);
@@ -341,6 +342,9 @@ void vrange_release(void *iommu_data)
 {
 	struct vrange_iommu *iommu = iommu_data;
 	struct vrange_group *grp, *tmp;
+
+	/* First, while nothing is torn down: it waits for readers. */
+	vrange_debugfs_remove(iommu);
 
 	mutex_lock(&vrange_containers_lock);
 	list_del(&iommu->node);

@@ -205,9 +205,11 @@ bool vrange_pins_in_range(struct vrange_iommu *iommu, u64 start, u64 last,
 }
 
 /* dma_unmap() takes a length: split the one range whose length is 2^64. */
-static void vrange_device_dma_unmap(struct vfio_device *vdev, u64 start,
+static void vrange_device_dma_unmap(struct vrange_iommu *iommu,
+				    struct vfio_device *vdev, u64 start,
 				    u64 last)
 {
+	vrange_stat_add(iommu, VRANGE_STAT_DEVICE_UNMAPS, 1);
 	if (last - start == U64_MAX) {
 		vdev->ops->dma_unmap(vdev, 0, 1ULL << 63);
 		vdev->ops->dma_unmap(vdev, 1ULL << 63, 1ULL << 63);
@@ -244,7 +246,7 @@ void vrange_notify_devices(struct vrange_iommu *iommu, u64 start, u64 last)
 		iommu_group_put(group);
 
 		if (touched)
-			vrange_device_dma_unmap(vdev, start, last);
+			vrange_device_dma_unmap(iommu, vdev, start, last);
 	}
 	up_read(&iommu->clients_rwsem);
 }

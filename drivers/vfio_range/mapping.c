@@ -81,8 +81,9 @@ static int vrange_domain_map(struct vrange_domain *dom,
 	if (!vrange_mapping_in_domains(map))
 		return 0;
 	if (map->backing == VRANGE_MMIO) {
-		atomic64_inc(&vrange_stats.iommu_map_calls);
-		atomic64_add(map->length, &vrange_stats.iommu_mapped_bytes);
+		vrange_stat_add(map->iommu, VRANGE_STAT_IOMMU_MAP_CALLS, 1);
+		vrange_stat_add(map->iommu, VRANGE_STAT_IOMMU_MAPPED_BYTES,
+				map->length);
 		return vrange_compat_iommu_map(dom->domain, start,
 					       PFN_PHYS(map->pfn), map->length,
 					       map->iommu_prot | IOMMU_MMIO);
@@ -96,9 +97,9 @@ static int vrange_domain_map(struct vrange_domain *dom,
 		       page_to_pfn(map->pages[i + run]) == pfn + run)
 			run++;
 
-		atomic64_inc(&vrange_stats.iommu_map_calls);
-		atomic64_add(run << PAGE_SHIFT,
-			     &vrange_stats.iommu_mapped_bytes);
+		vrange_stat_add(map->iommu, VRANGE_STAT_IOMMU_MAP_CALLS, 1);
+		vrange_stat_add(map->iommu, VRANGE_STAT_IOMMU_MAPPED_BYTES,
+				run << PAGE_SHIFT);
 		rc = vrange_compat_iommu_map(dom->domain,
 					     start + (i << PAGE_SHIFT),
 					     PFN_PHYS(pfn), run << PAGE_SHIFT,
@@ -126,7 +127,7 @@ static void vrange_domains_unmap(struct vrange_iommu *iommu,
 	list_for_each_entry(dom, &iommu->domains, node) {
 		if (dom == stop)
 			break;
-		atomic64_inc(&vrange_stats.iotlb_syncs);
+		vrange_stat_add(iommu, VRANGE_STAT_IOTLB_SYNCS, 1);
 		iommu_unmap(dom->domain, vrange_mapping_start(map),
 			    vrange_mapping_length(map));
 	}
@@ -263,6 +264,7 @@ static int vrange_mapping_install(struct vrange_iommu *iommu,
 	map->mapped = true;
 	interval_tree_insert(&map->node, &iommu->mappings);
 	iommu->nr_mappings++;
+	vrange_stat_add(iommu, VRANGE_STAT_MAPS, 1);
 	return 0;
 }
 
@@ -379,7 +381,7 @@ static u64 vrange_remove_range(struct vrange_iommu *iommu, u64 start, u64 last,
 					 vrange_mapping_length(map), &gather);
 			cond_resched();
 		}
-		atomic64_inc(&vrange_stats.iotlb_syncs);
+		vrange_stat_add(iommu, VRANGE_STAT_IOTLB_SYNCS, 1);
 		iommu_iotlb_sync(dom->domain, &gather);
 	}
 
@@ -387,6 +389,7 @@ static u64 vrange_remove_range(struct vrange_iommu *iommu, u64 start, u64 last,
 		next = vrange_mapping_next(map, start, last);
 		interval_tree_remove(&map->node, &iommu->mappings);
 		iommu->nr_mappings--;
+		vrange_stat_add(iommu, VRANGE_STAT_UNMAPS, 1);
 		map->mapped = false;
 		/* The mappings are disjoint and backed by memory: no wrap. */
 		unmapped += vrange_mapping_length(map);

@@ -80,7 +80,9 @@ void vrange_client_remove(struct vfio_range_client *client)
 static void vrange_deliver(struct vfio_range_client *client,
 			   const struct vfio_range_notification *n)
 {
-	atomic64_inc(&vrange_stats.notify_events);
+	vrange_stat_add(client->iommu, VRANGE_STAT_NOTIFY_EVENTS, 1);
+	/* Deliveries to a client are serialised by the container's op_lock. */
+	WRITE_ONCE(client->delivered, client->delivered + 1);
 	client->notify(client, n);
 }
 

@@ -38,6 +38,7 @@
  * @count: records queued
  * @overflowed: an overflow record is queued and not read yet
  * @lost: events dropped since the queued overflow record was queued
+ * @dropped: events dropped since the client was opened, for debugfs
  */
 struct vrange_notifier_file {
 	struct vfio_range_client client;
@@ -50,6 +51,7 @@ struct vrange_notifier_file {
 	unsigned int count;
 	bool overflowed;
 	u64 lost;
+	u64 dropped;
 };
 
 static struct vfio_range_event *
@@ -66,6 +68,7 @@ vrange_queue_tail(struct vrange_notifier_file *nf)
 /* Queues an overflow record for @lost events; nf->lock held. */
 static void vrange_queue_overflow(struct vrange_notifier_file *nf, u64 lost)
 {
+	nf->dropped += lost;
 	if (nf->overflowed) {
 		nf->lost += lost;
 		return;
@@ -246,6 +249,29 @@ vrange_notifier_file_alloc(const struct vfio_range_notifier *cmd)
 	nf->client.granularity = cmd->granularity;
 	nf->client.notify = vrange_notifier_fd_event;
 	return nf;
+}
+
+/**
+ * vrange_notifier_fd_overflows() - queue state of a userspace client
+ * @client: a registered client
+ * @dropped: output: events dropped because its queue was full
+ * @queued: output: records waiting to be read
+ *
+ * Return: true if @client is a userspace client (the outputs are set).
+ */
+bool vrange_notifier_fd_overflows(const struct vfio_range_client *client,
+				  u64 *dropped, u64 *queued)
+{
+	struct vrange_notifier_file *nf;
+
+	if (client->notify != vrange_notifier_fd_event)
+		return false;
+	nf = container_of(client, struct vrange_notifier_file, client);
+	spin_lock(&nf->lock);
+	*dropped = nf->dropped;
+	*queued = nf->count;
+	spin_unlock(&nf->lock);
+	return true;
 }
 
 /**

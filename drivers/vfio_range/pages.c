@@ -90,7 +90,7 @@ int vrange_pages_pin(struct vrange_mapping *map)
 
 	mmgrab(current->mm);
 	map->mm = current->mm;
-	atomic64_add(map->npages, &vrange_stats.pinned_pages);
+	vrange_stat_add(map->iommu, VRANGE_STAT_PINNED_PAGES, map->npages);
 	return 0;
 
 err_unpin:
@@ -120,7 +120,8 @@ void vrange_pages_unpin(struct vrange_mapping *map)
 		cond_resched();
 	}
 	vrange_pages_free_array(map);
-	atomic64_sub(map->npages, &vrange_stats.pinned_pages);
+	vrange_stat_add(map->iommu, VRANGE_STAT_PINNED_PAGES,
+			-(s64)map->npages);
 	vrange_pages_uncharge(map->mm, map->npages);
 	mmdrop(map->mm);
 	map->mm = NULL;

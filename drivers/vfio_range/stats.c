@@ -1,43 +1,49 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Module-wide counters of IOMMU and notifier work, in debugfs
- * (vfio_iommu_range/counters), so benchmarks can compare the work done
- * with the minimum possible, which does not depend on machine load.
+ * Work counters of IOMMU and notifier work, module-wide and per container,
+ * so benchmarks can compare the work done with the minimum possible (which
+ * does not depend on machine load) and an operator can see what a process
+ * did with its container. debugfs.c shows them.
  */
-#include <linux/debugfs.h>
 #include <linux/seq_file.h>
 
 #include <vfio_range/core.h>
 
 struct vrange_stats vrange_stats;
 
-static struct dentry *vrange_debugfs_dir;
+/* Names in debugfs; the benchmark reads the module-wide file by name. */
+static const char * const vrange_stat_names[VRANGE_NR_STATS] = {
+	[VRANGE_STAT_IOMMU_MAP_CALLS] = "iommu_map_calls",
+	[VRANGE_STAT_IOMMU_MAPPED_BYTES] = "iommu_mapped_bytes",
+	[VRANGE_STAT_IOTLB_SYNCS] = "iotlb_syncs",
+	[VRANGE_STAT_NOTIFY_EVENTS] = "notify_events",
+	[VRANGE_STAT_PINNED_PAGES] = "pinned_pages",
+	[VRANGE_STAT_MAPS] = "maps",
+	[VRANGE_STAT_UNMAPS] = "unmaps",
+	[VRANGE_STAT_DEVICE_UNMAPS] = "device_unmap_calls",
+};
 
-static int vrange_counters_show(struct seq_file *s, void *unused)
+/**
+ * vrange_stat_add() - count work done for a container
+ * @iommu: the container
+ * @stat: the counter
+ * @n: amount to add (negative for pinned_pages going down)
+ *
+ * Every counter is bumped here only, so the module-wide sum and the
+ * containers' counters cannot disagree.
+ */
+void vrange_stat_add(struct vrange_iommu *iommu, enum vrange_stat stat, s64 n)
 {
-	seq_printf(s, "iommu_map_calls %lld\n",
-		   atomic64_read(&vrange_stats.iommu_map_calls));
-	seq_printf(s, "iommu_mapped_bytes %lld\n",
-		   atomic64_read(&vrange_stats.iommu_mapped_bytes));
-	seq_printf(s, "iotlb_syncs %lld\n",
-		   atomic64_read(&vrange_stats.iotlb_syncs));
-	seq_printf(s, "notify_events %lld\n",
-		   atomic64_read(&vrange_stats.notify_events));
-	seq_printf(s, "pinned_pages %lld\n",
-		   atomic64_read(&vrange_stats.pinned_pages));
-	return 0;
+	atomic64_add(n, &vrange_stats.v[stat]);
+	atomic64_add(n, &iommu->stats.v[stat]);
 }
-DEFINE_SHOW_ATTRIBUTE(vrange_counters);
 
-void vrange_debugfs_init(void)
+/* One "name value" line per counter. */
+void vrange_stats_show(struct seq_file *s, const struct vrange_stats *stats)
 {
-	/* Counters are a diagnostic: failing to create them is not fatal. */
-	vrange_debugfs_dir = debugfs_create_dir("vfio_iommu_range", NULL);
-	debugfs_create_file("counters", 0444, vrange_debugfs_dir, NULL,
-			    &vrange_counters_fops);
-}
+	int i;
 
-void vrange_debugfs_exit(void)
-{
-	debugfs_remove_recursive(vrange_debugfs_dir);
+	for (i = 0; i < VRANGE_NR_STATS; i++)
+		seq_printf(s, "%s %lld\n", vrange_stat_names[i],
+			   atomic64_read(&stats->v[i]));
 }

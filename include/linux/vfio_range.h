@@ -61,6 +61,7 @@ typedef void (*vfio_range_notify_fn)(struct vfio_range_client *client,
  * @notify: the callback
  * @iommu: private: the container
  * @node: private: entry in the container's client list
+ * @delivered: private: events delivered, for debugfs
  *
  * The caller fills in the fields above @iommu and keeps the structure
  * alive until vfio_range_client_unregister() returned.
@@ -74,6 +75,7 @@ struct vfio_range_client {
 
 	struct vrange_iommu *iommu;
 	struct list_head node;
+	u64 delivered;
 };
 
 int vfio_range_client_register(struct iommu_group *group,

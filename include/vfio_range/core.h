@@ -18,19 +18,55 @@
 #include <linux/mutex.h>
 #include <linux/refcount.h>
 #include <linux/rwsem.h>
+#include <linux/sched.h>
 #include <linux/types.h>
 #include <linux/xarray.h>
 
 #include <vfio_range/vfio_core.h>
 
+struct dentry;
 struct iommu_domain;
 struct iommu_group;
 struct mm_struct;
 struct page;
+struct seq_file;
 struct vfio_device;
 struct vfio_iova_range;
 struct vfio_range_client;
 struct vfio_range_notifier;
+
+/**
+ * enum vrange_stat - work counters, module-wide and per container
+ * @VRANGE_STAT_IOMMU_MAP_CALLS: iommu_map() calls
+ * @VRANGE_STAT_IOMMU_MAPPED_BYTES: bytes those calls mapped
+ * @VRANGE_STAT_IOTLB_SYNCS: IOTLB flushes asked for (iommu_iotlb_sync(),
+ *	iommu_unmap())
+ * @VRANGE_STAT_NOTIFY_EVENTS: events handed to clients
+ * @VRANGE_STAT_PINNED_PAGES: pages pinned for mappings now
+ * @VRANGE_STAT_MAPS: mappings made (successful map requests)
+ * @VRANGE_STAT_UNMAPS: mappings removed, by unmap requests or at release
+ * @VRANGE_STAT_DEVICE_UNMAPS: dma_unmap calls to emulated devices
+ * @VRANGE_NR_STATS: number of counters
+ */
+enum vrange_stat {
+	VRANGE_STAT_IOMMU_MAP_CALLS,
+	VRANGE_STAT_IOMMU_MAPPED_BYTES,
+	VRANGE_STAT_IOTLB_SYNCS,
+	VRANGE_STAT_NOTIFY_EVENTS,
+	VRANGE_STAT_PINNED_PAGES,
+	VRANGE_STAT_MAPS,
+	VRANGE_STAT_UNMAPS,
+	VRANGE_STAT_DEVICE_UNMAPS,
+	VRANGE_NR_STATS
+};
+
+/**
+ * struct vrange_stats - a set of work counters, shown in debugfs
+ * @v: the counters, indexed by &enum vrange_stat
+ */
+struct vrange_stats {
+	atomic64_t v[VRANGE_NR_STATS];
+};
 
 /**
  * struct vrange_iommu - one container's backend state
@@ -66,6 +102,11 @@ struct vfio_range_notifier;
  * @node: entry in the list of all containers, for in-kernel clients
  * @type: the IOMMU type VFIO_SET_IOMMU opened the container with:
  *	VFIO_RANGE_IOMMU, or VFIO_TYPE1v2_IOMMU in compat mode
+ * @id: number of the container in debugfs, unique while the module is loaded
+ * @opener_pid: thread group of the task that selected the type
+ * @opener_comm: its command name
+ * @stats: the container's work counters (atomics, no lock)
+ * @debugfs: its directory in debugfs; removed before the container is freed
  */
 struct vrange_iommu {
 	struct mutex op_lock;		/* see above */
@@ -91,6 +132,12 @@ struct vrange_iommu {
 	refcount_t users;
 	struct list_head node;
 	unsigned long type;
+
+	unsigned int id;
+	pid_t opener_pid;
+	char opener_comm[TASK_COMM_LEN];
+	struct vrange_stats stats;
+	struct dentry *debugfs;
 };
 
 /**
@@ -252,26 +299,17 @@ struct vrange_map_req {
 	for (map = vrange_mapping_first(iommu, start, last); map;             \
 	     map = vrange_mapping_next(map, start, last))
 
-/**
- * struct vrange_stats - module-wide work counters, shown in debugfs
- * @iommu_map_calls: iommu_map() calls
- * @iommu_mapped_bytes: bytes those calls mapped
- * @iotlb_syncs: IOTLB flushes asked for (iommu_iotlb_sync(), iommu_unmap())
- * @notify_events: events handed to clients
- * @pinned_pages: pages pinned for mappings now
- */
-struct vrange_stats {
-	atomic64_t iommu_map_calls;
-	atomic64_t iommu_mapped_bytes;
-	atomic64_t iotlb_syncs;
-	atomic64_t notify_events;
-	atomic64_t pinned_pages;
-};
-
-/* stats.c */
+/* stats.c: work counters */
 extern struct vrange_stats vrange_stats;
+void vrange_stat_add(struct vrange_iommu *iommu, enum vrange_stat stat,
+		     s64 n);
+void vrange_stats_show(struct seq_file *s, const struct vrange_stats *stats);
+
+/* debugfs.c: the module's directory and one per container */
 void vrange_debugfs_init(void);
 void vrange_debugfs_exit(void);
+void vrange_debugfs_add(struct vrange_iommu *iommu);
+void vrange_debugfs_remove(struct vrange_iommu *iommu);
 
 /* module.c */
 extern unsigned int vrange_max_mappings;
@@ -338,6 +376,8 @@ void vrange_notify(struct vrange_iommu *iommu, u32 type, u64 seq, u64 start,
 /* notify_fd.c: userspace clients */
 int vrange_notifier_fd_open(struct vrange_iommu *iommu,
 			    const struct vfio_range_notifier *cmd);
+bool vrange_notifier_fd_overflows(const struct vfio_range_client *client,
+				  u64 *dropped, u64 *queued);
 
 /* emulated.c: emulated-IOMMU devices */
 void vrange_register_device(void *iommu_data, struct vfio_device *vdev);

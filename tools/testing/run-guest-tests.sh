@@ -61,4 +61,13 @@ check "compat_type1=1 taken at load" \
 	grep -qx Y /sys/module/vfio_iommu_range/parameters/compat_type1
 check "rmmod again" rmmod vfio_iommu_range
 
+# Last: it loads the module in its type1 compat mode and unloads
+# vfio_iommu_type1 for a while (it loads it again at the end).
+echo "# ===== nested-qemu.sh"
+tools/testing/qemu/nested-qemu.sh "$module" 2>&1 | tee /tmp/selftest.out
+status=${PIPESTATUS[0]}
+check "nested-qemu.sh ran to its summary (exit status $status)" \
+	grep -q '^# Totals:' /tmp/selftest.out
+check "vfio_iommu_type1 loaded again" loaded vfio_iommu_type1
+
 echo "# Totals: pass:$pass fail:$fail xfail:0 xpass:0 skip:0 error:0"
