@@ -47,6 +47,9 @@
 /* Far from the MSI window and below the 39-bit guest IOMMU limit. */
 #define IOVA_BASE	(4ULL << 30)
 #define MAX_REPS	64
+/* A BAR map takes microseconds: sample it several times per repetition. */
+#define BAR_ITERS	16
+#define MAX_SAMPLES	(MAX_REPS * BAR_ITERS)
 #define COUNTERS	"/sys/kernel/debug/vfio_iommu_range/counters"
 
 static void die(const char *fmt, ...)
@@ -249,15 +252,15 @@ enum backend { B_TYPE1, B_RANGE, NR_BACKENDS };
 struct row {
 	const char *name;
 	bool range_only;	/* no type1 column */
-	double t[NR_BACKENDS][MAX_REPS];
+	double t[NR_BACKENDS][MAX_SAMPLES];
 	unsigned int nt[NR_BACKENDS];
-	/* vfio-range counter deltas per repetition, -1 if unavailable */
-	long long calls[MAX_REPS], syncs[MAX_REPS], events[MAX_REPS];
+	/* vfio-range counter deltas per sample, -1 if unavailable */
+	long long calls[MAX_SAMPLES], syncs[MAX_SAMPLES], events[MAX_SAMPLES];
 	unsigned int nc;
 	long long min_calls, min_syncs;	/* -1: no minimum stated */
 	/* workload 4: events read by the clients and their minimum */
 	bool has_events;
-	long long read_events[MAX_REPS];
+	long long read_events[MAX_SAMPLES];
 	long long min_events;
 	const char *skip;	/* why the workload did not run */
 };
@@ -282,14 +285,14 @@ static char row_names[NR_ROWS][64];
 
 static void add_time(struct row *r, enum backend b, double t)
 {
-	if (r->nt[b] < MAX_REPS)
+	if (r->nt[b] < MAX_SAMPLES)
 		r->t[b][r->nt[b]++] = t;
 }
 
 static void add_ctrs(struct row *r, const struct ctrs *before,
 		     const struct ctrs *after)
 {
-	if (r->nc >= MAX_REPS)
+	if (r->nc >= MAX_SAMPLES)
 		return;
 	r->calls[r->nc] = ctr_delta(before, after, CTR_MAP_CALLS);
 	r->syncs[r->nc] = ctr_delta(before, after, CTR_SYNCS);
@@ -314,7 +317,7 @@ static int cmp_ll(const void *a, const void *b)
 /* Median; the mean of the middle two for an even count. */
 static double median_d(const double *v, unsigned int n)
 {
-	double s[MAX_REPS];
+	double s[MAX_SAMPLES];
 
 	memcpy(s, v, n * sizeof(*v));
 	qsort(s, n, sizeof(*s), cmp_double);
@@ -324,7 +327,7 @@ static double median_d(const double *v, unsigned int n)
 /* Median (lower middle), or -1 if any value is unavailable. */
 static long long median_ll(const long long *v, unsigned int n)
 {
-	long long s[MAX_REPS];
+	long long s[MAX_SAMPLES];
 	unsigned int i;
 
 	if (!n)
@@ -732,7 +735,7 @@ static void wl_notify(struct session *s, const char *buf,
 		add_time(r, s->b, t2 - t0);
 		add_ctrs(&rows[R_NOTIFY_UNMAP], &c0, &c1);
 		add_ctrs(r, &c0, &c1);
-		if (r->nc <= MAX_REPS)
+		if (r->nc <= MAX_SAMPLES)
 			r->read_events[r->nc - 1] = events;
 	}
 }
@@ -938,7 +941,8 @@ int main(int argc, char **argv)
 			wl_notify(&s, anon, 0);
 			if (b == B_RANGE)
 				wl_notify(&s, anon, opt.clients);
-			if (s.have_edu && bar_size)
+			for (i = 0; s.have_edu && bar_size && i < BAR_ITERS;
+			     i++)
 				wl_one(&s, &rows[R_BAR_MAP],
 				       &rows[R_BAR_UNMAP], s.edu.bar0,
 				       bar_size);
