@@ -77,15 +77,6 @@ void vrange_client_remove(struct vfio_range_client *client)
 	vrange_iommu_put(iommu);
 }
 
-static void vrange_deliver(struct vfio_range_client *client,
-			   const struct vfio_range_notification *n)
-{
-	vrange_stat_add(client->iommu, VRANGE_STAT_NOTIFY_EVENTS, 1);
-	/* Deliveries to a client are serialised by the container's op_lock. */
-	WRITE_ONCE(client->delivered, client->delivered + 1);
-	client->notify(client, n);
-}
-
 struct vrange_delivery {
 	struct vfio_range_client *client;
 	struct vfio_range_notification n;
@@ -98,7 +89,7 @@ static void vrange_deliver_block(u64 start, u64 mask, void *arg)
 	d->n.start = start;
 	d->n.last = start | mask;
 	d->n.addr_mask = mask;
-	vrange_deliver(d->client, &d->n);
+	d->client->notify(d->client, &d->n);
 }
 
 /**
@@ -115,6 +106,7 @@ void vrange_notify(struct vrange_iommu *iommu, u32 type, u64 seq, u64 start,
 		   u64 last)
 {
 	struct vfio_range_client *client;
+	u64 events = 0;
 
 	lockdep_assert_held(&iommu->op_lock);
 	lockdep_assert_held_read(&iommu->clients_rwsem);
@@ -124,6 +116,7 @@ void vrange_notify(struct vrange_iommu *iommu, u32 type, u64 seq, u64 start,
 			.client = client,
 			.n = { .type = type, .seq = seq },
 		};
+		unsigned int count;
 
 		if (!(client->events & type) ||
 		    !vrange_ranges_overlap(start, last, client->start,
@@ -132,12 +125,20 @@ void vrange_notify(struct vrange_iommu *iommu, u32 type, u64 seq, u64 start,
 
 		d.n.start = max(start, client->start);
 		d.n.last = min(last, client->last);
-		if (client->granularity == VFIO_RANGE_GRANULARITY_ALIGNED)
-			vrange_split_aligned(d.n.start, d.n.last,
-					     vrange_deliver_block, &d);
-		else
-			vrange_deliver(client, &d.n);
+		if (client->granularity == VFIO_RANGE_GRANULARITY_ALIGNED) {
+			count = vrange_split_aligned(d.n.start, d.n.last,
+						     vrange_deliver_block, &d);
+		} else {
+			client->notify(client, &d.n);
+			count = 1;
+		}
+		/* Deliveries are serialised by the container's op_lock. */
+		WRITE_ONCE(client->delivered, client->delivered + count);
+		events += count;
 	}
+	/* Counted once per range: an unmap can make thousands of events. */
+	if (events)
+		vrange_stat_add(iommu, VRANGE_STAT_NOTIFY_EVENTS, events);
 }
 
 /**
