@@ -355,10 +355,7 @@ void vrange_release(void *iommu_data)
 		vrange_detach_group(iommu, grp->group);
 
 	vrange_unmap_all(iommu);
-
-	down_write(&iommu->clients_rwsem);
-	iommu->dead = true;
-	up_write(&iommu->clients_rwsem);
+	vrange_clients_release(iommu);
 	vrange_iommu_put(iommu);
 }
 

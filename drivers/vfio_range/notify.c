@@ -59,6 +59,25 @@ int vrange_client_add(struct vrange_iommu *iommu,
 }
 
 /**
+ * vrange_clients_release() - the container is gone: tell its clients
+ * @iommu: the container, after its last operation
+ *
+ * From here on it takes no new clients; the registered ones are told once.
+ */
+void vrange_clients_release(struct vrange_iommu *iommu)
+{
+	struct vfio_range_client *client;
+
+	down_write(&iommu->clients_rwsem);
+	iommu->dead = true;
+	downgrade_write(&iommu->clients_rwsem);
+	list_for_each_entry(client, &iommu->clients, node)
+		if (client->released)
+			client->released(client);
+	up_read(&iommu->clients_rwsem);
+}
+
+/**
  * vrange_client_remove() - unregister a client
  * @client: a client added with vrange_client_add()
  *

@@ -39,6 +39,8 @@
  * @overflowed: an overflow record is queued and not read yet
  * @lost: events dropped since the queued overflow record was queued
  * @dropped: events dropped since the client was opened, for debugfs
+ * @released: the container is gone; once the queue is empty, read()
+ *	returns 0 and poll() EPOLLHUP
  */
 struct vrange_notifier_file {
 	struct vfio_range_client client;
@@ -52,6 +54,7 @@ struct vrange_notifier_file {
 	bool overflowed;
 	u64 lost;
 	u64 dropped;
+	bool released;
 };
 
 static struct vfio_range_event *
@@ -152,11 +155,19 @@ static ssize_t vrange_notifier_fd_read(struct file *file, char __user *buf,
 		return -ERESTARTSYS;
 	while (!READ_ONCE(nf->count)) {
 		mutex_unlock(&nf->read_lock);
-		if (file->f_flags & O_NONBLOCK)
+		/* Set after the last record was queued: check it first. */
+		if (smp_load_acquire(&nf->released)) {
+			if (!READ_ONCE(nf->count))
+				return 0;
+		} else if (file->f_flags & O_NONBLOCK) {
 			return -EAGAIN;
-		rc = wait_event_interruptible(nf->wait, READ_ONCE(nf->count));
-		if (rc)
-			return rc;
+		} else {
+			rc = wait_event_interruptible(nf->wait,
+						      READ_ONCE(nf->count) ||
+						      READ_ONCE(nf->released));
+			if (rc)
+				return rc;
+		}
 		if (mutex_lock_interruptible(&nf->read_lock))
 			return -ERESTARTSYS;
 	}
@@ -193,8 +204,24 @@ static __poll_t vrange_notifier_fd_poll(struct file *file, poll_table *wait)
 {
 	struct vrange_notifier_file *nf = file->private_data;
 
+	__poll_t mask = 0;
+
 	poll_wait(file, &nf->wait, wait);
-	return READ_ONCE(nf->count) ? EPOLLIN | EPOLLRDNORM : 0;
+	if (smp_load_acquire(&nf->released))
+		mask |= EPOLLHUP;
+	if (READ_ONCE(nf->count))
+		mask |= EPOLLIN | EPOLLRDNORM;
+	return mask;
+}
+
+/* Its last events are queued: wake readers to read them, then EOF. */
+static void vrange_notifier_fd_released(struct vfio_range_client *client)
+{
+	struct vrange_notifier_file *nf =
+		container_of(client, struct vrange_notifier_file, client);
+
+	smp_store_release(&nf->released, true);
+	wake_up_interruptible_poll(&nf->wait, EPOLLHUP);
 }
 
 static void vrange_notifier_file_free(struct vrange_notifier_file *nf)
@@ -248,6 +275,7 @@ vrange_notifier_file_alloc(const struct vfio_range_notifier *cmd)
 	nf->client.events = cmd->events;
 	nf->client.granularity = cmd->granularity;
 	nf->client.notify = vrange_notifier_fd_event;
+	nf->client.released = vrange_notifier_fd_released;
 	return nf;
 }
 

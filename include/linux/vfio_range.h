@@ -53,12 +53,24 @@ typedef void (*vfio_range_notify_fn)(struct vfio_range_client *client,
 				     const struct vfio_range_notification *n);
 
 /**
+ * typedef vfio_range_released_fn - the container of a client went away
+ * @client: the registered client
+ *
+ * Called once, after the UNMAP events of everything the container still
+ * had mapped; no event follows. The client stays registered until it is
+ * unregistered. Called with the client list held for reading, in process
+ * context: it must not register or unregister a client.
+ */
+typedef void (*vfio_range_released_fn)(struct vfio_range_client *client);
+
+/**
  * struct vfio_range_client - a notifier client
  * @start: first IOVA of the window
  * @last: last IOVA of the window, inclusive
  * @events: VFIO_RANGE_EVENT_MAP and/or VFIO_RANGE_EVENT_UNMAP
  * @granularity: an &enum vfio_range_granularity value
- * @notify: the callback
+ * @notify: the event callback
+ * @released: optional: told when the container is released
  * @iommu: private: the container
  * @node: private: entry in the container's client list
  * @delivered: private: events delivered, for debugfs
@@ -72,6 +84,7 @@ struct vfio_range_client {
 	u32 events;
 	u32 granularity;
 	vfio_range_notify_fn notify;
+	vfio_range_released_fn released;
 
 	struct vrange_iommu *iommu;
 	struct list_head node;

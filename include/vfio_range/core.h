@@ -370,6 +370,7 @@ struct vrange_iommu *vrange_iommu_get_by_group(struct iommu_group *group);
 int vrange_client_add(struct vrange_iommu *iommu,
 		      struct vfio_range_client *client);
 void vrange_client_remove(struct vfio_range_client *client);
+void vrange_clients_release(struct vrange_iommu *iommu);
 void vrange_notify(struct vrange_iommu *iommu, u32 type, u64 seq, u64 start,
 		   u64 last);
 

@@ -258,7 +258,9 @@ enum vfio_range_granularity {
  * EINVAL. read() blocks while the queue is empty unless the fd is
  * non-blocking (EAGAIN). poll() reports EPOLLIN while records are queued;
  * waiters are woken when the queue turns non-empty, so an edge-triggered
- * epoll user reads until EAGAIN, as epoll(7) asks.
+ * epoll user reads until EAGAIN, as epoll(7) asks. When the container is
+ * released, its last UNMAP events are queued, poll() adds EPOLLHUP, and
+ * read() returns 0 once the queue is empty.
  */
 struct vfio_range_event {
 	__u32 type;

@@ -355,7 +355,9 @@ static unsigned int __read_fd(struct __test_metadata *_metadata, int fd,
 				TH_LOG("read: %s", strerror(errno));
 			break;
 		}
-		ASSERT_LT(0, ret);
+		/* End of file: the container was released. */
+		if (!ret)
+			break;
 		ASSERT_EQ(0U, ret % sizeof(chunk[0]));
 		got = ret / sizeof(chunk[0]);
 		ASSERT_GE(max - n, got);
@@ -2003,13 +2005,38 @@ TEST_F(notify, container_release)
 	vfio_close(&self->e.container_fd);
 	self->container_fd = -1;
 
-	/* The clients outlive it, quiet. */
+	/* The clients outlive it, quiet; the fd says it hung up. */
 	pfd.fd = fd;
 	pfd.events = POLLIN;
-	ASSERT_EQ(0, poll(&pfd, 1, 0));
+	ASSERT_EQ(1, poll(&pfd, 1, 0));
+	ASSERT_EQ(POLLHUP, pfd.revents);
+	ASSERT_EQ(0, fcntl(fd, F_SETFL, 0));
+	ASSERT_EQ(0, read(fd, self->got, sizeof(self->got[0])));
 	expect_fd_none(fd);
 	expect_client_none(k);
 	test_client_del(k);
+	close(fd);
+}
+
+/* A reader blocked on an empty queue wakes with EOF at release. */
+TEST_F(notify, release_wakes_reader)
+{
+	struct blocked_read br = {};
+	pthread_t thread;
+	int fd;
+
+	fd = test_notifier(EV_BOTH, ARB, 0, U64_MAX);
+	br.fd = fd;
+	ASSERT_EQ(0, pthread_create(&thread, NULL, blocked_reader, &br));
+	usleep(100000);
+
+	vfio_close(&self->e.dev_fd);
+	vfio_close(&self->e.group_fd);
+	vfio_close(&self->e.container_fd);
+	self->container_fd = -1;
+	/* Hangs, and the harness times out, if nothing wakes the reader. */
+	ASSERT_EQ(0, pthread_join(thread, NULL));
+	ASSERT_EQ(0, br.ret) TH_LOG("read: %s", strerror(br.err));
 	close(fd);
 }
 
