@@ -14,7 +14,6 @@
  * an IOMMU (and skip without one).
  */
 #include "vfio_range_utils.h"
-#include "vfio_range_test.h"
 
 #include <poll.h>
 #include <pthread.h>
@@ -56,56 +55,6 @@
 /* ---------------------------------------------------------------------- */
 /* vfio_range_test.ko                                                     */
 /* ---------------------------------------------------------------------- */
-
-static int test_cmd(int fd, __u32 op, struct vfio_range_test_cmd *cmd)
-{
-	cmd->size = sizeof(*cmd);
-	cmd->op = op;
-	return ioctl(fd, VFIO_RANGE_TEST_CMD, cmd);
-}
-
-static int _test_client_add(int fd, int group, __u32 events, __u32 gran,
-			    __u64 start, __u64 last, __u32 *id)
-{
-	struct vfio_range_test_cmd cmd = {
-		.client_add = {
-			.group_id = group,
-			.events = events,
-			.granularity = gran,
-			.start = start,
-			.last = last,
-		},
-	};
-	int ret = test_cmd(fd, VFIO_RANGE_TEST_CLIENT_ADD, &cmd);
-
-	if (!ret && id)
-		*id = cmd.id;
-	return ret;
-}
-
-static int _test_client_del(int fd, __u32 id)
-{
-	struct vfio_range_test_cmd cmd = { .id = id };
-
-	return test_cmd(fd, VFIO_RANGE_TEST_CLIENT_DEL, &cmd);
-}
-
-static int _test_client_read(int fd, __u32 id, struct vfio_range_event *ev,
-			     __u32 max, __u32 *count, __u64 *lost)
-{
-	struct vfio_range_test_cmd cmd = {
-		.id = id,
-		.client_read = {
-			.events = (uintptr_t)ev,
-			.max = max,
-		},
-	};
-	int ret = test_cmd(fd, VFIO_RANGE_TEST_CLIENT_READ, &cmd);
-
-	*count = cmd.client_read.out_count;
-	*lost = cmd.client_read.out_lost;
-	return ret;
-}
 
 static int _emu_pin(int fd, __u32 id, __u64 iova, __u32 npage, __u32 prot)
 {
@@ -244,21 +193,6 @@ static void emu_destroy(struct emu *e)
 /* ---------------------------------------------------------------------- */
 /* Notifier fds                                                           */
 /* ---------------------------------------------------------------------- */
-
-static int _test_notifier(int fd, __u32 events, __u32 gran, __u64 start,
-			  __u64 last, __u32 queue_len)
-{
-	struct vfio_range_notifier cmd = {
-		.argsz = sizeof(cmd),
-		.events = events,
-		.granularity = gran,
-		.start = start,
-		.last = last,
-		.queue_len = queue_len,
-	};
-
-	return ioctl(fd, VFIO_IOMMU_RANGE_NOTIFIER, &cmd);
-}
 
 #define test_notifier_q(events, gran, start, last, queue_len)		\
 	({								\

@@ -37,6 +37,7 @@
 #include <linux/vfio_range.h>
 
 #include "edu.h"
+#include "vfio_range_test.h"
 
 #define U64_MAX			UINT64_MAX
 #define SZ_4K			0x1000ULL
@@ -121,6 +122,17 @@ static inline void __vfio_container_setup(struct __test_metadata *_metadata,
 		       VFIO_RANGE_MODULE ".ko" : "vfio_iommu_type1");
 	ASSERT_EQ(0, ioctl(*container_fd, VFIO_SET_IOMMU, iommu_type))
 		TH_LOG("VFIO_SET_IOMMU(%#x): %s", iommu_type, strerror(errno));
+}
+
+/* The IOMMU group of the first edu device; none is an environment error. */
+static inline int first_edu_group(struct __test_metadata *_metadata)
+{
+	struct edu_info edu[EDU_MAX];
+
+	ASSERT_LT(0, edu_find(edu, EDU_MAX))
+		TH_LOG("no edu device (%04x:%04x) with an IOMMU group",
+		       EDU_VENDOR, EDU_DEVICE);
+	return edu[0].group;
 }
 
 /*
@@ -312,6 +324,77 @@ static inline int _test_range_unmap(int fd, __u64 start, __u64 last,
 #define test_range_empty()	test_range_unmap(0, U64_MAX, 0)
 
 /* ---------------------------------------------------------------------- */
+/* Notifier clients: userspace fds and vfio_range_test.ko in-kernel ones  */
+/* ---------------------------------------------------------------------- */
+
+static inline int _test_notifier(int fd, __u32 events, __u32 gran,
+				 __u64 start, __u64 last, __u32 queue_len)
+{
+	struct vfio_range_notifier cmd = {
+		.argsz = sizeof(cmd),
+		.events = events,
+		.granularity = gran,
+		.start = start,
+		.last = last,
+		.queue_len = queue_len,
+	};
+
+	return ioctl(fd, VFIO_IOMMU_RANGE_NOTIFIER, &cmd);
+}
+
+static inline int test_cmd(int fd, __u32 op, struct vfio_range_test_cmd *cmd)
+{
+	cmd->size = sizeof(*cmd);
+	cmd->op = op;
+	return ioctl(fd, VFIO_RANGE_TEST_CMD, cmd);
+}
+
+static inline int _test_client_add(int fd, int group, __u32 events,
+				   __u32 gran, __u64 start, __u64 last,
+				   __u32 *id)
+{
+	struct vfio_range_test_cmd cmd = {
+		.client_add = {
+			.group_id = group,
+			.events = events,
+			.granularity = gran,
+			.start = start,
+			.last = last,
+		},
+	};
+	int ret = test_cmd(fd, VFIO_RANGE_TEST_CLIENT_ADD, &cmd);
+
+	if (!ret && id)
+		*id = cmd.id;
+	return ret;
+}
+
+static inline int _test_client_del(int fd, __u32 id)
+{
+	struct vfio_range_test_cmd cmd = { .id = id };
+
+	return test_cmd(fd, VFIO_RANGE_TEST_CLIENT_DEL, &cmd);
+}
+
+static inline int _test_client_read(int fd, __u32 id,
+				    struct vfio_range_event *ev, __u32 max,
+				    __u32 *count, __u64 *lost)
+{
+	struct vfio_range_test_cmd cmd = {
+		.id = id,
+		.client_read = {
+			.events = (uintptr_t)ev,
+			.max = max,
+		},
+	};
+	int ret = test_cmd(fd, VFIO_RANGE_TEST_CLIENT_READ, &cmd);
+
+	*count = cmd.client_read.out_count;
+	*lost = cmd.client_read.out_lost;
+	return ret;
+}
+
+/* ---------------------------------------------------------------------- */
 /* Upstream type1 (reference backend for the DMA plumbing)                */
 /* ---------------------------------------------------------------------- */
 
@@ -410,6 +493,143 @@ static inline bool has_cap_ipc_lock(void)
 	return data[CAP_TO_INDEX(CAP_IPC_LOCK)].effective &
 	       CAP_TO_MASK(CAP_IPC_LOCK);
 }
+
+/* ---------------------------------------------------------------------- */
+/* Leak checks: module counters, references, containers in use            */
+/* ---------------------------------------------------------------------- */
+
+#define VFIO_RANGE_COUNTERS	"/sys/kernel/debug/vfio_iommu_range/counters"
+#define VFIO_RANGE_REFCNT	VFIO_RANGE_SYSFS "/refcnt"
+
+/*
+ * Reads counter @name of the module's debugfs counters (stats.c); -1 with
+ * errno if there is no such file or counter.
+ */
+static inline int vrange_counter(const char *name, long long *val)
+{
+	char line[128], key[64];
+	long long v;
+	FILE *f;
+	int ret = -1;
+
+	f = fopen(VFIO_RANGE_COUNTERS, "r");
+	if (!f)
+		return -1;
+	errno = ENOENT;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%63s %lld", key, &v) == 2 &&
+		    !strcmp(key, name)) {
+			*val = v;
+			ret = 0;
+			break;
+		}
+	}
+	fclose(f);
+	return ret;
+}
+
+/* Pages pinned by every container of the module together. */
+#define ASSERT_PINNED_PAGES(expected)					\
+	({								\
+		long long __pinned = -1;				\
+									\
+		ASSERT_EQ(0, vrange_counter("pinned_pages", &__pinned))	\
+			TH_LOG("%s: %s (debugfs mounted?)",		\
+			       VFIO_RANGE_COUNTERS, strerror(errno));	\
+		ASSERT_EQ((long long)(expected), __pinned);		\
+	})
+
+/*
+ * Mapping requests the container holds, from the DMA-avail capability of
+ * VFIO_IOMMU_GET_INFO and the max_mappings parameter; -1 on error.
+ */
+static inline long vrange_nr_mappings(int fd)
+{
+	struct vfio_iommu_type1_info_dma_avail *avail;
+	struct vfio_iommu_type1_info *info;
+	struct vfio_info_cap_header *hdr;
+	unsigned long max;
+	char buf[1024];
+	long ret = -1;
+
+	info = (void *)buf;
+	memset(buf, 0, sizeof(buf));
+	if (sysfs_read_ulong(MAX_MAPPINGS_PARAM, &max) ||
+	    _test_get_info(fd, info, sizeof(buf)) ||
+	    info->argsz > sizeof(buf))
+		return -1;
+	hdr = vfio_info_find_cap(info, sizeof(buf), info->cap_offset,
+				 VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL);
+	if (hdr) {
+		avail = (void *)hdr;
+		ret = (long)max - (long)avail->avail;
+	}
+	return ret;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Kernel log                                                             */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * What tools/testing/vm/check-klog.sh treats as a kernel bug report, for
+ * tests that check the log of their own run; DMAR faults are not in it.
+ */
+static const char *const klog_bug_patterns[] = {
+	"Oops", "BUG:", "WARNING:", "kernel BUG", "general protection fault",
+	"KFENCE:", "KASAN:", "UBSAN:", "Call Trace:", "unreferenced object",
+	"Kernel panic", "RCU stall", "detected stalls", "soft lockup",
+	"hard LOCKUP", "INFO: possible circular locking",
+	"INFO: possible recursive locking", "blocked for more than",
+};
+
+/* Opens /dev/kmsg positioned at its end: klog_scan() sees what follows. */
+static inline int klog_open(void)
+{
+	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK);
+
+	if (fd >= 0)
+		lseek(fd, 0, SEEK_END);
+	return fd;
+}
+
+/*
+ * Reads the records logged since klog_open() and copies the first one
+ * that looks like a kernel bug report to @found. Returns true if there is
+ * one.
+ */
+static inline bool klog_scan(int fd, char *found, size_t len)
+{
+	char rec[2048];
+	unsigned int i;
+	ssize_t n;
+
+	for (;;) {
+		n = read(fd, rec, sizeof(rec) - 1);
+		if (n < 0 && errno == EPIPE)	/* overwritten: skip ahead */
+			continue;
+		if (n <= 0)
+			return false;
+		rec[n] = '\0';
+		for (i = 0; i < sizeof(klog_bug_patterns) /
+				sizeof(klog_bug_patterns[0]); i++) {
+			if (strstr(rec, klog_bug_patterns[i])) {
+				n = strnlen(rec, len - 1);
+				memcpy(found, rec, n);
+				found[n] = '\0';
+				return true;
+			}
+		}
+	}
+}
+
+#define ASSERT_KLOG_CLEAN(fd)						\
+	({								\
+		char __rec[512];					\
+									\
+		ASSERT_FALSE(klog_scan(fd, __rec, sizeof(__rec)))	\
+			TH_LOG("kernel log: %s", __rec);		\
+	})
 
 /* ---------------------------------------------------------------------- */
 /* edu: asserting wrappers of the driver in edu.h                         */
