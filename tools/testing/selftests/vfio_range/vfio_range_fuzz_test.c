@@ -104,19 +104,6 @@ static bool one_in(struct fuzz_thread *t, unsigned int n)
 	return !rnd_below(t, n);
 }
 
-static unsigned long env_ulong(const char *name, unsigned long def)
-{
-	const char *s = getenv(name);
-	char *end;
-	unsigned long v;
-
-	if (!s || !*s)
-		return def;
-	errno = 0;
-	v = strtoul(s, &end, 0);
-	return errno || *end ? def : v;
-}
-
 /* An IOVA worth trying: an edge of something, or anywhere. */
 static __u64 pick_iova(struct fuzz_thread *t)
 {

@@ -85,6 +85,20 @@ static inline int sysfs_write_ulong(const char *path, unsigned long val)
 	return ret == len ? 0 : -1;
 }
 
+/* Numeric setting @name from the environment (seeds, counts), or @def. */
+static inline unsigned long env_ulong(const char *name, unsigned long def)
+{
+	const char *s = getenv(name);
+	unsigned long v;
+	char *end;
+
+	if (!s || !*s)
+		return def;
+	errno = 0;
+	v = strtoul(s, &end, 0);
+	return errno || *end ? def : v;
+}
+
 /* ---------------------------------------------------------------------- */
 /* Container and group setup                                              */
 /* ---------------------------------------------------------------------- */
