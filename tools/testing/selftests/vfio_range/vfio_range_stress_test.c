@@ -25,7 +25,8 @@
 #define WIN_BASE		0x4000000ULL
 #define WIN_LAST		(WIN_BASE + WIN_PAGES * PG - 1)
 #define MAX_RUN			16	/* pages per map or unmap */
-#define BUF_PAGES		(WIN_PAGES + MAX_RUN)
+#define BUF_PAGES		(WIN_PAGES + MAX_RUN + 2)
+#define CANARY_IOVA		(WIN_LAST + 1 + SZ_1M)
 #define MAPPERS			3
 #define CHURNERS		2
 #define OBSERVER_QUEUE		65536
@@ -363,19 +364,26 @@ static void *observer_fn(void *arg)
 	return NULL;
 }
 
-TEST_F_TIMEOUT(stress, overlapping_maps_with_notifier_churn, 300)
-{
-	struct churn_arg args[MAPPERS + CHURNERS];
-	pthread_t threads[MAPPERS + CHURNERS], observer;
-	unsigned long ms = env_ulong("VFIO_RANGE_STRESS_MS", STRESS_MS_DEFAULT);
-	unsigned long maps = 0, unmaps = 0, regs = 0;
+struct churn {
 	struct churn_state *st;
-	__u64 unmapped, model = 0;
+	struct churn_arg args[MAPPERS + CHURNERS];
+	pthread_t threads[MAPPERS + CHURNERS];
+	pthread_t observer;
+	unsigned long ms;
+};
+
+/*
+ * Starts the mappers, churners and observer on the fixture's container
+ * for VFIO_RANGE_STRESS_MS.
+ */
+static void __churn_begin(struct __test_metadata *_metadata,
+			  FIXTURE_DATA(stress) *self, struct churn *c)
+{
+	struct churn_state *st;
 	int i;
 
-	__vfio_container_setup(_metadata, self->group, VFIO_RANGE_IOMMU,
-			       &self->container_fd, &self->group_fd);
-	st = calloc(1, sizeof(*st));
+	c->ms = env_ulong("VFIO_RANGE_STRESS_MS", STRESS_MS_DEFAULT);
+	c->st = st = calloc(1, sizeof(*st));
 	ASSERT_NE(NULL, st);
 	st->container_fd = self->container_fd;
 	st->group = self->group;
@@ -388,25 +396,39 @@ TEST_F_TIMEOUT(stress, overlapping_maps_with_notifier_churn, 300)
 	ASSERT_LE(0, st->observer_fd);
 	ASSERT_EQ(0, fcntl(st->observer_fd, F_SETFL, O_NONBLOCK));
 
-	st->deadline = now_ms() + ms;
-	ASSERT_EQ(0, pthread_create(&observer, NULL, observer_fn, st));
+	st->deadline = now_ms() + c->ms;
+	ASSERT_EQ(0, pthread_create(&c->observer, NULL, observer_fn, st));
 	for (i = 0; i < MAPPERS + CHURNERS; i++) {
 		/* Each kind of thread counts from 0. */
-		args[i] = (struct churn_arg){
+		c->args[i] = (struct churn_arg){
 			.st = st,
 			.idx = i < MAPPERS ? i : i - MAPPERS,
 		};
-		ASSERT_EQ(0, pthread_create(&threads[i], NULL,
+		ASSERT_EQ(0, pthread_create(&c->threads[i], NULL,
 					    i < MAPPERS ? mapper_fn :
 							  churner_fn,
-					    &args[i]));
+					    &c->args[i]));
 	}
+}
+
+/*
+ * Waits for the threads, checks what they saw, then empties the container
+ * and checks that what the observer saw mapped was exactly what is left.
+ */
+static void __churn_end(struct __test_metadata *_metadata,
+			FIXTURE_DATA(stress) *self, struct churn *c)
+{
+	unsigned long maps = 0, unmaps = 0, regs = 0;
+	struct churn_state *st = c->st;
+	__u64 unmapped, model = 0;
+	int i;
+
 	for (i = 0; i < MAPPERS; i++)
-		ASSERT_EQ(0, pthread_join(threads[i], NULL));
+		ASSERT_EQ(0, pthread_join(c->threads[i], NULL));
 	st->mappers_done = true;
 	for (i = MAPPERS; i < MAPPERS + CHURNERS; i++)
-		ASSERT_EQ(0, pthread_join(threads[i], NULL));
-	ASSERT_EQ(0, pthread_join(observer, NULL));
+		ASSERT_EQ(0, pthread_join(c->threads[i], NULL));
+	ASSERT_EQ(0, pthread_join(c->observer, NULL));
 	observer_drain(st);
 
 	for (i = 0; i < MAPPERS; i++) {
@@ -416,7 +438,7 @@ TEST_F_TIMEOUT(stress, overlapping_maps_with_notifier_churn, 300)
 	for (i = 0; i < CHURNERS; i++)
 		regs += st->registrations[i];
 	ksft_print_msg("stress: %lu ms: %lu maps, %lu unmaps, %lu client registrations, %lu observer records, %lu overflows\n",
-		       ms, maps, unmaps, regs, st->events, st->overflows);
+		       c->ms, maps, unmaps, regs, st->events, st->overflows);
 	fflush(stdout);
 	for (i = 0; i < MAPPERS + CHURNERS + 1; i++)
 		EXPECT_EQ('\0', st->error[i][0])
@@ -427,11 +449,10 @@ TEST_F_TIMEOUT(stress, overlapping_maps_with_notifier_churn, 300)
 	ASSERT_LT(0UL, unmaps);
 	ASSERT_LT(0UL, regs);
 
-	/* What the observer saw mapped is exactly what is left. */
 	for (i = 0; i < WIN_PAGES; i++)
 		model += st->mapped[i] ? PG : 0;
-	ASSERT_EQ(0, _test_range_unmap(self->container_fd, 0, U64_MAX, 0,
-				       &unmapped));
+	ASSERT_EQ(0, _test_range_unmap(self->container_fd, WIN_BASE,
+				       WIN_LAST, 0, &unmapped));
 	if (st->overflows) {
 		TH_LOG("observer overflowed: model not compared");
 	} else {
@@ -440,12 +461,86 @@ TEST_F_TIMEOUT(stress, overlapping_maps_with_notifier_churn, 300)
 	observer_drain(st);
 	for (i = 0; i < WIN_PAGES; i++)
 		ASSERT_FALSE(st->mapped[i] && !st->overflows);
+	close(st->observer_fd);
+	free(st);
+	c->st = NULL;
+}
+
+TEST_F_TIMEOUT(stress, overlapping_maps_with_notifier_churn, 300)
+{
+	struct churn c;
+
+	__vfio_container_setup(_metadata, self->group, VFIO_RANGE_IOMMU,
+			       &self->container_fd, &self->group_fd);
+	__churn_begin(_metadata, self, &c);
+	__churn_end(_metadata, self, &c);
 	ASSERT_EQ(0L, vrange_nr_mappings(self->container_fd));
 	ASSERT_PINNED_PAGES(self->pinned);
 	ASSERT_VMLCK(self->vmlck, 0);
 
-	close(st->observer_fd);
-	free(st);
+	vfio_close(&self->group_fd);
+	vfio_close(&self->container_fd);
+	assert_all_released();
+	if (self->klog_fd >= 0)
+		ASSERT_KLOG_CLEAN(self->klog_fd);
+}
+
+/*
+ * A second group joins and leaves the container over and over while the
+ * mappers and churners run. Each time it joins, its device must reach a
+ * mapping made before (the new group sees every existing mapping, shared
+ * domain or replayed) and copy data through it.
+ */
+TEST_F_TIMEOUT(stress, group_attach_detach_during_maps, 300)
+{
+	struct edu_info edu[EDU_MAX];
+	unsigned int rounds = 0;
+	char *src, *dst;
+	struct edu_dev dev;
+	struct churn c;
+	int n, g2;
+
+	n = edu_find(edu, EDU_MAX);
+	if (n < 2 || edu[1].group == self->group)
+		SKIP(return, "needs a second edu device in its own group");
+	__vfio_container_setup(_metadata, self->group, VFIO_RANGE_IOMMU,
+			       &self->container_fd, &self->group_fd);
+	/* The canary: two pages past the window, mapped throughout. */
+	src = self->buf + (BUF_PAGES - 2) * PG;
+	dst = src + PG;
+	test_range_map(src, CANARY_IOVA, CANARY_IOVA + 2 * PG - 1);
+
+	__churn_begin(_metadata, self, &c);
+	while (now_ms() < c.st->deadline) {
+		g2 = vfio_group_open(edu[1].group);
+		ASSERT_LE(0, g2);
+		ASSERT_EQ(0, ioctl(g2, VFIO_GROUP_SET_CONTAINER,
+				   &self->container_fd))
+			TH_LOG("round %u: SET_CONTAINER: %s", rounds,
+			       strerror(errno));
+		edu_init(&dev);
+		__edu_open(_metadata, g2, edu[1].bdf, &dev);
+		fill_pattern(src, EDU_DMA_LEN, rounds);
+		memset(dst, 0, EDU_DMA_LEN);
+		edu_dma_to_dev(&dev, CANARY_IOVA);
+		edu_dma_from_dev(&dev, CANARY_IOVA + PG);
+		ASSERT_EQ(0, memcmp(src, dst, EDU_DMA_LEN))
+			TH_LOG("round %u: DMA through the new group failed",
+			       rounds);
+		edu_close(&dev);
+		ASSERT_EQ(0, ioctl(g2, VFIO_GROUP_UNSET_CONTAINER));
+		close(g2);
+		rounds++;
+	}
+	ksft_print_msg("stress: group attached and detached %u times\n",
+		       rounds);
+	fflush(stdout);
+	__churn_end(_metadata, self, &c);
+	ASSERT_LT(0U, rounds);
+
+	test_range_unmap(CANARY_IOVA, CANARY_IOVA + 2 * PG - 1, 2 * PG);
+	ASSERT_EQ(0L, vrange_nr_mappings(self->container_fd));
+	ASSERT_PINNED_PAGES(self->pinned);
 	vfio_close(&self->group_fd);
 	vfio_close(&self->container_fd);
 	assert_all_released();
