@@ -3,9 +3,11 @@
  * Stress tests of the vfio-range IOMMU backend: threads mapping and
  * unmapping overlapping ranges while notifier clients come and go, checked
  * against a model rebuilt from an observer's events; processes killed with
- * SIGKILL in the middle of large maps; the container, group, device and
- * notifier fds closed in every order; the module held while anything uses
- * it. After each, nothing may be left pinned, charged or referenced.
+ * SIGKILL in the middle of large maps; BAR mappings revoked (munmap,
+ * memory decode off) while threads map them; the container, group,
+ * device and notifier fds closed in every order; the module held while
+ * anything uses it. After each, nothing may be left pinned, charged or
+ * referenced.
  *
  *   VFIO_RANGE_STRESS_MS=<n>    duration of the timed test (default 3000)
  *   VFIO_RANGE_STRESS_SEED=<n>  seed (default: from the time; printed)
@@ -136,8 +138,11 @@ struct churn_state {
 				 ##__VA_ARGS__);			\
 	} while (0)
 
+struct bar_state;
+
 struct churn_arg {
 	struct churn_state *st;
+	struct bar_state *st_bar;
 	int idx;
 };
 
@@ -541,6 +546,182 @@ TEST_F_TIMEOUT(stress, group_attach_detach_during_maps, 300)
 	test_range_unmap(CANARY_IOVA, CANARY_IOVA + 2 * PG - 1, 2 * PG);
 	ASSERT_EQ(0L, vrange_nr_mappings(self->container_fd));
 	ASSERT_PINNED_PAGES(self->pinned);
+	vfio_close(&self->group_fd);
+	vfio_close(&self->container_fd);
+	assert_all_released();
+	if (self->klog_fd >= 0)
+		ASSERT_KLOG_CLEAN(self->klog_fd);
+}
+
+/* ---------------------------------------------------------------------- */
+/* BAR mappings revoked (munmap, memory decode off) while being mapped     */
+/* ---------------------------------------------------------------------- */
+
+#define BAR_SLOTS		4
+#define BAR_IOVA		0x40000000ULL	/* slot i at + i * BAR size */
+#define BAR_MAPPERS		2
+
+struct bar_state {
+	int container_fd;
+	struct edu_dev *edu;
+	__u64 bar_size;
+	long long deadline;
+	unsigned int seed;
+	/* Current user mapping of each slot; swapped by the revoker. */
+	char *slot[BAR_SLOTS];
+	unsigned long maps, revokes, decode_toggles;
+	char error[BAR_MAPPERS + 1][256];
+};
+
+static void *bar_mapper_fn(void *arg)
+{
+	struct bar_state *st = ((struct churn_arg *)arg)->st_bar;
+	int idx = ((struct churn_arg *)arg)->idx;
+	unsigned int r = st->seed + 200 + idx;
+	__u64 off, len, start, unmapped;
+	unsigned int slot;
+	__u32 flags;
+	char *bar;
+	int ret;
+
+	while (now_ms() < st->deadline) {
+		slot = rnd_below(&r, BAR_SLOTS);
+		bar = __atomic_load_n(&st->slot[slot], __ATOMIC_ACQUIRE);
+		off = rnd_below(&r, st->bar_size / PG) * PG;
+		len = (1 + rnd_below(&r, 16)) * PG;
+		flags = VFIO_RANGE_MAP_READ;
+		if (!rnd_below(&r, 3)) {
+			/* An unaligned section, trimmed. */
+			off += rnd_below(&r, PG);
+			len -= rnd_below(&r, PG);
+			flags |= VFIO_RANGE_MAP_TRIM;
+		}
+		if (off + len > st->bar_size)
+			len = st->bar_size - off;
+		start = BAR_IOVA + slot * st->bar_size + off;
+		if (rnd_below(&r, 3)) {
+			ret = _test_range_map(st->container_fd,
+					      (uintptr_t)bar + off, start,
+					      start + len - 1, flags);
+			/*
+			 * The slot may be gone or changing under us (EFAULT,
+			 * EINVAL, EAGAIN) or overlap a request (EEXIST).
+			 */
+			if (ret && errno != EEXIST && errno != EFAULT &&
+			    errno != EINVAL && errno != EAGAIN)
+				churn_fail(st, idx, "BAR map [%#llx, +%#llx]: %s",
+					   (unsigned long long)start,
+					   (unsigned long long)len,
+					   strerror(errno));
+			st->maps += !ret;
+			continue;
+		}
+		start = BAR_IOVA + slot * st->bar_size;
+		ret = _test_range_unmap(st->container_fd, start,
+					start + st->bar_size - 1, 0,
+					&unmapped);
+		if (ret)
+			churn_fail(st, idx, "BAR unmap slot %u: %s", slot,
+				   strerror(errno));
+	}
+	return NULL;
+}
+
+/* Memory decode on or off: vfio-pci zaps every BAR mapping when off. */
+static int set_decode(struct edu_dev *edu, bool on)
+{
+	off_t off = edu->config_offset + PCI_COMMAND;
+	__u16 cmd;
+
+	if (pread(edu->fd, &cmd, sizeof(cmd), off) != (ssize_t)sizeof(cmd))
+		return -1;
+	cmd = on ? cmd | PCI_COMMAND_MEMORY : cmd & ~PCI_COMMAND_MEMORY;
+	return pwrite(edu->fd, &cmd, sizeof(cmd), off) == (ssize_t)sizeof(cmd) ?
+	       0 : -1;
+}
+
+TEST_F_TIMEOUT(stress, bar_revoked_while_mapped, 300)
+{
+	unsigned long ms = env_ulong("VFIO_RANGE_STRESS_MS", STRESS_MS_DEFAULT);
+	struct churn_arg args[BAR_MAPPERS];
+	pthread_t threads[BAR_MAPPERS];
+	unsigned int r = self->seed, slot, i;
+	struct bar_state *st;
+	struct edu_dev edu;
+	char *old, *bar;
+
+	__vfio_container_setup(_metadata, self->group, VFIO_RANGE_IOMMU,
+			       &self->container_fd, &self->group_fd);
+	edu_init(&edu);
+	__edu_open(_metadata, self->group_fd, self->bdf, &edu);
+	st = calloc(1, sizeof(*st));
+	ASSERT_NE(NULL, st);
+	st->container_fd = self->container_fd;
+	st->edu = &edu;
+	st->bar_size = edu.bar0_size;
+	st->seed = self->seed;
+	for (i = 0; i < BAR_SLOTS; i++) {
+		st->slot[i] = mmap(NULL, st->bar_size, PROT_READ | PROT_WRITE,
+				   MAP_SHARED, edu.fd, edu.bar0_offset);
+		ASSERT_NE(MAP_FAILED, st->slot[i]);
+	}
+
+	st->deadline = now_ms() + ms;
+	for (i = 0; i < BAR_MAPPERS; i++) {
+		args[i] = (struct churn_arg){ .st_bar = st, .idx = i };
+		ASSERT_EQ(0, pthread_create(&threads[i], NULL, bar_mapper_fn,
+					    &args[i]));
+	}
+	/* The revoker: replace a slot's mapping, or flip memory decode. */
+	while (now_ms() < st->deadline) {
+		usleep(rnd_below(&r, 2000));
+		if (!rnd_below(&r, 4)) {
+			ASSERT_EQ(0, set_decode(&edu, false));
+			usleep(rnd_below(&r, 1000));
+			ASSERT_EQ(0, set_decode(&edu, true));
+			st->decode_toggles++;
+			continue;
+		}
+		slot = rnd_below(&r, BAR_SLOTS);
+		bar = mmap(NULL, st->bar_size, PROT_READ | PROT_WRITE,
+			   MAP_SHARED, edu.fd, edu.bar0_offset);
+		ASSERT_NE(MAP_FAILED, bar);
+		old = __atomic_exchange_n(&st->slot[slot], bar,
+					  __ATOMIC_ACQ_REL);
+		/* Whole, or the last page first (a partial revocation). */
+		if (rnd_below(&r, 2))
+			ASSERT_EQ(0, munmap(old + st->bar_size - PG, PG));
+		ASSERT_EQ(0, munmap(old, st->bar_size));
+		st->revokes++;
+	}
+	for (i = 0; i < BAR_MAPPERS; i++)
+		ASSERT_EQ(0, pthread_join(threads[i], NULL));
+	ksft_print_msg("stress: %lu ms: %lu BAR maps, %lu mappings revoked, memory decode off %lu times\n",
+		       ms, st->maps, st->revokes, st->decode_toggles);
+	fflush(stdout);
+	for (i = 0; i < BAR_MAPPERS; i++)
+		EXPECT_EQ('\0', st->error[i][0])
+			TH_LOG("%s", st->error[i]);
+	ASSERT_LT(0UL, st->maps);
+	ASSERT_LT(0UL, st->revokes);
+
+	/* The device still works through a fresh request. */
+	ASSERT_EQ(0, _test_range_unmap(self->container_fd, 0, U64_MAX, 0,
+				       NULL));
+	ASSERT_EQ(0L, vrange_nr_mappings(self->container_fd));
+	test_range_map(self->buf, WIN_BASE, WIN_BASE + PG - 1);
+	fill_pattern(self->buf, EDU_DMA_LEN, r);
+	memset(self->buf + PG, 0, EDU_DMA_LEN);
+	test_range_map(self->buf + PG, WIN_BASE + PG, WIN_BASE + 2 * PG - 1);
+	edu_dma_to_dev(&edu, WIN_BASE);
+	edu_dma_from_dev(&edu, WIN_BASE + PG);
+	ASSERT_EQ(0, memcmp(self->buf, self->buf + PG, EDU_DMA_LEN));
+	test_range_unmap(0, U64_MAX, 2 * PG);
+
+	for (i = 0; i < BAR_SLOTS; i++)
+		munmap(st->slot[i], st->bar_size);
+	free(st);
+	edu_close(&edu);
 	vfio_close(&self->group_fd);
 	vfio_close(&self->container_fd);
 	assert_all_released();
