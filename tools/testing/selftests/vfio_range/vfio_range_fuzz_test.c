@@ -2,8 +2,9 @@
 /*
  * ioctl fuzzer of the vfio-range IOMMU backend: several threads throw
  * seeded random, but well-aimed, calls at one container (map, unmap,
- * GET_INFO, notifier registration, reads and polls of notifier fds, closes)
- * with valid, edge and garbage arguments. Every call must end in one of the
+ * GET_INFO, notifier registration, reads and polls of notifier fds, closes,
+ * and pins, unpins and reads/writes of an emulated-IOMMU device in the same
+ * container) with valid, edge and garbage arguments. Every call must end in one of the
  * errnos the uAPI documents for it, every record read must be well formed,
  * and afterwards nothing may be left: no mapping, no pinned page, VmLck at
  * its baseline, the module reference dropped and no kernel report.
@@ -13,7 +14,7 @@
  *   VFIO_RANGE_FUZZ_THREADS=<n> threads (default 4)
  *
  * Needs root, an edu device bound to vfio-pci behind an IOMMU, debugfs and
- * vfio_iommu_range.ko loaded.
+ * vfio_iommu_range.ko loaded; vfio_range_test.ko for the emulated device.
  */
 #include "vfio_range_utils.h"
 
@@ -26,12 +27,14 @@
 #define FUZZ_FDS		8	/* notifier fds a thread keeps */
 #define FUZZ_RECENT		64	/* ranges remembered to aim at */
 #define BUF_PAGES		64
+#define FUZZ_PINS		16	/* pins a thread remembers to unpin */
+#define EMU_RW_MAX		8192
 #define EV_SIZE			sizeof(struct vfio_range_event)
 #define ARGSZ_MAX		4096	/* the kernel's limit: one page */
 
 /* Threads share recent ranges without locks; torn values do not matter. */
-#define READ_ONCE_U64(x)	__atomic_load_n(&(x), __ATOMIC_RELAXED)
-#define WRITE_ONCE_U64(x, v)	__atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
+#define READ_SHARED(x)	__atomic_load_n(&(x), __ATOMIC_RELAXED)
+#define WRITE_SHARED(x, v)	__atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
 
 enum fuzz_op {
 	OP_MAP,
@@ -42,18 +45,23 @@ enum fuzz_op {
 	OP_POLL,
 	OP_CLOSE,
 	OP_BAD_IOCTL,
+	OP_EMU_PIN,
+	OP_EMU_UNPIN,
+	OP_EMU_RW,
+	OP_EMU_KEEP,
 	OP_NR,
 };
 
 static const char *const op_names[OP_NR] = {
 	"map", "unmap", "info", "notifier", "read", "poll", "close",
-	"bad_ioctl",
+	"bad_ioctl", "emu_pin", "emu_unpin", "emu_rw", "emu_keep",
 };
 
 /* Relative frequencies of the operations. */
 static const unsigned int op_weight[OP_NR] = {
 	[OP_MAP] = 30, [OP_UNMAP] = 25, [OP_INFO] = 4, [OP_NOTIFIER] = 10,
 	[OP_READ] = 16, [OP_POLL] = 4, [OP_CLOSE] = 8, [OP_BAD_IOCTL] = 3,
+	[OP_EMU_PIN] = 8, [OP_EMU_UNPIN] = 5, [OP_EMU_RW] = 5, [OP_EMU_KEEP] = 1,
 };
 
 struct fuzz_shared {
@@ -70,6 +78,10 @@ struct fuzz_shared {
 	__u64 recent_start[FUZZ_RECENT];
 	__u64 recent_last[FUZZ_RECENT];
 	unsigned long calls_per_thread;
+	/* An emulated device in the container, if vfio_range_test.ko is. */
+	struct emu *emu;
+	/* A device may keep its pins: unmaps can then fail (EDEADLOCK). */
+	bool keep_pins_seen;
 };
 
 struct fuzz_thread {
@@ -80,6 +92,9 @@ struct fuzz_thread {
 	__u64 win_start[FUZZ_FDS];
 	__u64 win_last[FUZZ_FDS];
 	__u32 gran[FUZZ_FDS];
+	__u64 pin_iova[FUZZ_PINS];
+	__u32 pin_npage[FUZZ_PINS];
+	char rw[EMU_RW_MAX];
 	unsigned long calls[OP_NR];
 	unsigned long ok[OP_NR];
 	char error[256];	/* first failure; empty if none */
@@ -134,8 +149,8 @@ static __u64 pick_iova(struct fuzz_thread *t)
 	case 7:
 		/* Around a recent mapping (racy reads are fine). */
 		i = rnd_below(t, FUZZ_RECENT);
-		base = one_in(t, 2) ? READ_ONCE_U64(sh->recent_start[i]) :
-				      READ_ONCE_U64(sh->recent_last[i]) + 1;
+		base = one_in(t, 2) ? READ_SHARED(sh->recent_start[i]) :
+				      READ_SHARED(sh->recent_last[i]) + 1;
 		break;
 	default:
 		/* A small window, so threads collide on purpose. */
@@ -268,8 +283,8 @@ static void remember(struct fuzz_shared *sh, struct fuzz_thread *t,
 {
 	unsigned int i = rnd_below(t, FUZZ_RECENT);
 
-	WRITE_ONCE_U64(sh->recent_start[i], start);
-	WRITE_ONCE_U64(sh->recent_last[i], last);
+	WRITE_SHARED(sh->recent_start[i], start);
+	WRITE_SHARED(sh->recent_last[i], last);
 }
 
 static void do_map(struct fuzz_thread *t)
@@ -350,7 +365,7 @@ static void do_map(struct fuzz_thread *t)
 
 static void do_unmap(struct fuzz_thread *t)
 {
-	static const int ok_errnos[] = { EINVAL, E2BIG, EFAULT };
+	static const int ok_errnos[] = { EINVAL, E2BIG, EFAULT, EDEADLOCK };
 	struct fuzz_shared *sh = t->sh;
 	struct fuzz_arg arg = {};
 	struct vfio_range_unmap *cmd = &arg.unmap;
@@ -368,8 +383,8 @@ static void do_unmap(struct fuzz_thread *t)
 	case 3:
 		/* Exactly, or around, a recent mapping. */
 		i = rnd_below(t, FUZZ_RECENT);
-		cmd->start = READ_ONCE_U64(sh->recent_start[i]);
-		cmd->last = READ_ONCE_U64(sh->recent_last[i]);
+		cmd->start = READ_SHARED(sh->recent_start[i]);
+		cmd->last = READ_SHARED(sh->recent_last[i]);
 		if (one_in(t, 3))
 			cmd->start += (rnd_below(t, 3) - 1) * sh->pg;
 		if (one_in(t, 3))
@@ -391,7 +406,9 @@ static void do_unmap(struct fuzz_thread *t)
 	t->calls[OP_UNMAP]++;
 	if (ret) {
 		if (ret != -1 || !errno_in(errno, ok_errnos,
-					   ARRAY_LEN(ok_errnos)))
+					   ARRAY_LEN(ok_errnos)) ||
+		    (errno == EDEADLOCK &&
+		     !READ_SHARED(sh->keep_pins_seen)))
 			fuzz_fail(t, "unmap [%#llx, %#llx] flags %#x argsz %u: ret %d, %s",
 				  (unsigned long long)cmd->start,
 				  (unsigned long long)cmd->last, cmd->flags,
@@ -686,6 +703,109 @@ static void do_bad_ioctl(struct fuzz_thread *t)
 			  ret, strerror(errno));
 }
 
+/* An IOVA for the emulated device: in a recent mapping, or anywhere. */
+static __u64 pick_emu_iova(struct fuzz_thread *t)
+{
+	unsigned int i = rnd_below(t, FUZZ_RECENT);
+
+	if (one_in(t, 4))
+		return pick_iova(t);
+	return READ_SHARED(t->sh->recent_start[i]) +
+	       rnd_below(t, 4) * t->sh->pg;
+}
+
+static void do_emu_pin(struct fuzz_thread *t)
+{
+	static const int ok_errnos[] = { EINVAL, EPERM, ENOMEM };
+	struct emu *e = t->sh->emu;
+	__u32 npage = 1 + rnd_below(t, 8), prot = 1 + rnd_below(t, 3);
+	__u64 iova = pick_emu_iova(t);
+	unsigned int slot;
+	int ret;
+
+	if (one_in(t, 30))
+		npage = one_in(t, 2) ? 0 : 513;
+	if (one_in(t, 30))
+		prot = rnd_below(t, 8);
+	ret = _emu_pin(e->test_fd, e->id, iova, npage, prot);
+	t->calls[OP_EMU_PIN]++;
+	if (ret) {
+		if (!errno_in(errno, ok_errnos, ARRAY_LEN(ok_errnos)))
+			fuzz_fail(t, "pin %#llx x%u prot %u: %s",
+				  (unsigned long long)iova, npage, prot,
+				  strerror(errno));
+		return;
+	}
+	t->ok[OP_EMU_PIN]++;
+	if (!npage || npage > 512 || iova & (t->sh->pg - 1))
+		fuzz_fail(t, "pin %#llx x%u succeeded",
+			  (unsigned long long)iova, npage);
+	/* Forget the oldest: a dma_unmap will drop it. */
+	slot = rnd_below(t, FUZZ_PINS);
+	t->pin_iova[slot] = iova;
+	t->pin_npage[slot] = npage;
+}
+
+static void do_emu_unpin(struct fuzz_thread *t)
+{
+	struct emu *e = t->sh->emu;
+	unsigned int slot = rnd_below(t, FUZZ_PINS);
+	int ret;
+
+	t->calls[OP_EMU_UNPIN]++;
+	if (!t->pin_npage[slot])
+		return;
+	/* ENOENT: dma_unmap, or another thread, unpinned it first. */
+	ret = _emu_unpin(e->test_fd, e->id, t->pin_iova[slot],
+			 t->pin_npage[slot]);
+	if (ret && errno != ENOENT)
+		fuzz_fail(t, "unpin %#llx x%u: %s",
+			  (unsigned long long)t->pin_iova[slot],
+			  t->pin_npage[slot], strerror(errno));
+	t->ok[OP_EMU_UNPIN] += !ret;
+	t->pin_npage[slot] = 0;
+}
+
+static void do_emu_rw(struct fuzz_thread *t)
+{
+	static const int ok_errnos[] = { EINVAL, EPERM, ENOMEM };
+	struct emu *e = t->sh->emu;
+	__u32 len = 1 + rnd_below(t, EMU_RW_MAX);
+	__u64 iova = pick_emu_iova(t) + rnd_below(t, t->sh->pg);
+	bool write = one_in(t, 2);
+	int ret;
+
+	if (one_in(t, 30))
+		len = 0;
+	ret = _emu_rw(e->test_fd, e->id, iova, t->rw, len, write);
+	t->calls[OP_EMU_RW]++;
+	if (ret) {
+		if (!errno_in(errno, ok_errnos, ARRAY_LEN(ok_errnos)))
+			fuzz_fail(t, "dma_rw %#llx len %u %s: %s",
+				  (unsigned long long)iova, len,
+				  write ? "write" : "read", strerror(errno));
+		return;
+	}
+	t->ok[OP_EMU_RW]++;
+	if (!len)
+		fuzz_fail(t, "dma_rw of 0 bytes succeeded");
+}
+
+/* Mostly lets the device unpin on dma_unmap; now and then it refuses. */
+static void do_emu_keep(struct fuzz_thread *t)
+{
+	struct emu *e = t->sh->emu;
+	bool keep = one_in(t, 4);
+
+	t->calls[OP_EMU_KEEP]++;
+	if (keep)
+		WRITE_SHARED(t->sh->keep_pins_seen, true);
+	if (_emu_keep_pins(e->test_fd, e->id, keep))
+		fuzz_fail(t, "keep_pins: %s", strerror(errno));
+	else
+		t->ok[OP_EMU_KEEP]++;
+}
+
 static void *fuzz_thread_fn(void *arg)
 {
 	struct fuzz_thread *t = arg;
@@ -698,6 +818,8 @@ static void *fuzz_thread_fn(void *arg)
 		w = rnd_below(t, total);
 		for (op = 0; w >= op_weight[op]; op++)
 			w -= op_weight[op];
+		if (op >= OP_EMU_PIN && !t->sh->emu)
+			op = OP_INFO;
 		switch (op) {
 		case OP_MAP:
 			do_map(t);
@@ -720,8 +842,20 @@ static void *fuzz_thread_fn(void *arg)
 		case OP_CLOSE:
 			do_close(t);
 			break;
-		default:
+		case OP_BAD_IOCTL:
 			do_bad_ioctl(t);
+			break;
+		case OP_EMU_PIN:
+			do_emu_pin(t);
+			break;
+		case OP_EMU_UNPIN:
+			do_emu_unpin(t);
+			break;
+		case OP_EMU_RW:
+			do_emu_rw(t);
+			break;
+		default:
+			do_emu_keep(t);
 			break;
 		}
 	}
@@ -733,6 +867,8 @@ FIXTURE(fuzz)
 	int container_fd;
 	int group_fd;
 	int klog_fd;
+	int test_fd;
+	struct emu emu;
 	struct fuzz_shared sh;
 	size_t map_len;
 	char *map;		/* all the memory of sh */
@@ -748,6 +884,7 @@ FIXTURE_SETUP(fuzz)
 
 	self->container_fd = -1;
 	self->group_fd = -1;
+	emu_init(&self->emu);
 	self->klog_fd = klog_open();
 	ASSERT_LE(0, vrange_counter("pinned_pages", &self->pinned))
 		TH_LOG("%s: %s", VFIO_RANGE_COUNTERS, strerror(errno));
@@ -786,10 +923,24 @@ FIXTURE_SETUP(fuzz)
 	ASSERT_EQ(0, mprotect(self->sh.none, buf_len, PROT_NONE));
 	ASSERT_EQ(0, munmap(self->sh.hole, pg));
 	ASSERT_EQ(0, mprotect(self->sh.ro_arg, pg, PROT_READ));
+
+	/* An emulated device joins the container, if it can be had. */
+	self->test_fd = open(VFIO_RANGE_TEST_DEV, O_RDWR);
+	if (self->test_fd < 0)
+		return;
+	__emu_add(_metadata, self->test_fd, &self->emu);
+	self->emu.group_fd = vfio_group_open(self->emu.group);
+	ASSERT_LE(0, self->emu.group_fd);
+	ASSERT_EQ(0, ioctl(self->emu.group_fd, VFIO_GROUP_SET_CONTAINER,
+			   &self->container_fd));
+	__emu_open_device(_metadata, &self->emu);
+	self->sh.emu = &self->emu;
 }
 
 FIXTURE_TEARDOWN(fuzz)
 {
+	emu_destroy(&self->emu);	/* its container_fd is -1: ours */
+	vfio_close(&self->test_fd);
 	vfio_close(&self->group_fd);
 	vfio_close(&self->container_fd);
 	if (self->map)
@@ -849,16 +1000,18 @@ TEST_F_TIMEOUT(fuzz, ioctls, 1800)
 	for (op = 0; op < OP_NR; op++)
 		ksft_print_msg("fuzz: %-9s %7lu calls, %7lu succeeded\n",
 			       op_names[op], total[op], ok[op]);
-	ksft_print_msg("fuzz: %lu calls in %lld ms\n",
-		       total[OP_MAP] + total[OP_UNMAP] + total[OP_INFO] +
-		       total[OP_NOTIFIER] + total[OP_READ] + total[OP_POLL] +
-		       total[OP_CLOSE] + total[OP_BAD_IOCTL],
-		       now_ms() - t0);
+	for (op = 0, i = 0; op < OP_NR; op++)
+		i += total[op];
+	ksft_print_msg("fuzz: %lu calls in %lld ms%s\n", i, now_ms() - t0,
+		       self->sh.emu ? "" : " (no emulated device)");
 	fflush(stdout);
 	free(threads);
 	ASSERT_TRUE(_metadata->passed);
 
 	/* The container still works, and empties in one call. */
+	if (self->sh.emu)
+		ASSERT_EQ(0, _emu_keep_pins(self->test_fd, self->emu.id,
+					    false));
 	ASSERT_EQ(0, _test_range_unmap(self->container_fd, 0, U64_MAX, 0,
 				       &unmapped));
 	ASSERT_EQ(0L, vrange_nr_mappings(self->container_fd));
@@ -868,6 +1021,7 @@ TEST_F_TIMEOUT(fuzz, ioctls, 1800)
 	ASSERT_PINNED_PAGES(self->pinned + 1);
 
 	/* Closing the container with a mapping in place releases all. */
+	emu_destroy(&self->emu);
 	vfio_close(&self->group_fd);
 	vfio_close(&self->container_fd);
 	ASSERT_PINNED_PAGES(self->pinned);

@@ -409,6 +409,145 @@ static inline int _test_client_read(int fd, __u32 id,
 }
 
 /* ---------------------------------------------------------------------- */
+/* Emulated-IOMMU devices of vfio_range_test.ko                           */
+/* ---------------------------------------------------------------------- */
+
+static inline int _emu_pin(int fd, __u32 id, __u64 iova, __u32 npage,
+			   __u32 prot)
+{
+	struct vfio_range_test_cmd cmd = {
+		.id = id,
+		.emudev_pin = { .iova = iova, .npage = npage, .prot = prot },
+	};
+
+	return test_cmd(fd, VFIO_RANGE_TEST_EMUDEV_PIN, &cmd);
+}
+
+static inline int _emu_unpin(int fd, __u32 id, __u64 iova, __u32 npage)
+{
+	struct vfio_range_test_cmd cmd = {
+		.id = id,
+		.emudev_pin = { .iova = iova, .npage = npage },
+	};
+
+	return test_cmd(fd, VFIO_RANGE_TEST_EMUDEV_UNPIN, &cmd);
+}
+
+static inline int _emu_rw(int fd, __u32 id, __u64 iova, void *data,
+			  __u32 len, bool write)
+{
+	struct vfio_range_test_cmd cmd = {
+		.id = id,
+		.emudev_rw = {
+			.iova = iova,
+			.uptr = (uintptr_t)data,
+			.len = len,
+			.write = write,
+		},
+	};
+
+	return test_cmd(fd, VFIO_RANGE_TEST_EMUDEV_RW, &cmd);
+}
+
+static inline int _emu_keep_pins(int fd, __u32 id, bool keep)
+{
+	struct vfio_range_test_cmd cmd = {
+		.id = id,
+		.emudev_keep_pins = { .keep = keep },
+	};
+
+	return test_cmd(fd, VFIO_RANGE_TEST_EMUDEV_KEEP_PINS, &cmd);
+}
+
+static inline int _emu_read_log(int fd, __u32 id,
+				struct vfio_range_test_dma_unmap *log,
+				__u32 max, __u32 *count)
+{
+	struct vfio_range_test_cmd cmd = {
+		.id = id,
+		.emudev_read_log = { .uptr = (uintptr_t)log, .max = max },
+	};
+	int ret = test_cmd(fd, VFIO_RANGE_TEST_EMUDEV_READ_LOG, &cmd);
+
+	*count = cmd.emudev_read_log.out_count;
+	return ret;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Emulated devices and their containers                                  */
+/* ---------------------------------------------------------------------- */
+
+struct emu {
+	int test_fd;		/* not owned */
+	bool added;
+	__u32 id;
+	int group;
+	char name[32];
+	int container_fd;
+	int group_fd;
+	int dev_fd;
+};
+
+static inline void emu_init(struct emu *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->container_fd = -1;
+	e->group_fd = -1;
+	e->dev_fd = -1;
+}
+
+/* Creates an emulated device and its IOMMU group. */
+static inline void __emu_add(struct __test_metadata *_metadata,
+			     int test_fd, struct emu *e)
+{
+	struct vfio_range_test_cmd cmd = {};
+
+	e->test_fd = test_fd;
+	ASSERT_EQ(0, test_cmd(test_fd, VFIO_RANGE_TEST_EMUDEV_ADD, &cmd))
+		TH_LOG("EMUDEV_ADD: %s", strerror(errno));
+	e->added = true;
+	e->id = cmd.id;
+	e->group = cmd.emudev_add.out_group_id;
+	memcpy(e->name, cmd.emudev_add.out_name, sizeof(e->name));
+	e->name[sizeof(e->name) - 1] = '\0';
+}
+
+static inline void __emu_open_device(struct __test_metadata *_metadata,
+				     struct emu *e)
+{
+	e->dev_fd = ioctl(e->group_fd, VFIO_GROUP_GET_DEVICE_FD, e->name);
+	ASSERT_LE(0, e->dev_fd)
+		TH_LOG("VFIO_GROUP_GET_DEVICE_FD(%s): %s", e->name,
+		       strerror(errno));
+}
+
+/*
+ * An emulated device alone in a new VFIO_RANGE_IOMMU container, its device
+ * fd open (it may only pin and read/write while open).
+ */
+static inline void __emu_create(struct __test_metadata *_metadata,
+				int test_fd, struct emu *e)
+{
+	__emu_add(_metadata, test_fd, e);
+	__vfio_container_setup(_metadata, e->group, VFIO_RANGE_IOMMU,
+			       &e->container_fd, &e->group_fd);
+	__emu_open_device(_metadata, e);
+}
+
+/* No asserts: also called from teardowns. */
+static inline void emu_destroy(struct emu *e)
+{
+	struct vfio_range_test_cmd cmd = { .id = e->id };
+
+	vfio_close(&e->dev_fd);
+	vfio_close(&e->group_fd);
+	vfio_close(&e->container_fd);
+	if (e->added)
+		test_cmd(e->test_fd, VFIO_RANGE_TEST_EMUDEV_DEL, &cmd);
+	e->added = false;
+}
+
+/* ---------------------------------------------------------------------- */
 /* Upstream type1 (reference backend for the DMA plumbing)                */
 /* ---------------------------------------------------------------------- */
 
