@@ -445,9 +445,11 @@ static void __churn_end(struct __test_metadata *_metadata,
 	ksft_print_msg("stress: %lu ms: %lu maps, %lu unmaps, %lu client registrations, %lu observer records, %lu overflows\n",
 		       c->ms, maps, unmaps, regs, st->events, st->overflows);
 	fflush(stdout);
-	for (i = 0; i < MAPPERS + CHURNERS + 1; i++)
+	/* Braces: EXPECT_EQ() and its TH_LOG() are two statements. */
+	for (i = 0; i < MAPPERS + CHURNERS + 1; i++) {
 		EXPECT_EQ('\0', st->error[i][0])
 			TH_LOG("%s", st->error[i]);
+	}
 	ASSERT_TRUE(_metadata->passed);
 	/* Without enough work the test proves nothing. */
 	ASSERT_LT(0UL, maps);
@@ -699,9 +701,10 @@ TEST_F_TIMEOUT(stress, bar_revoked_while_mapped, 300)
 	ksft_print_msg("stress: %lu ms: %lu BAR maps, %lu mappings revoked, memory decode off %lu times\n",
 		       ms, st->maps, st->revokes, st->decode_toggles);
 	fflush(stdout);
-	for (i = 0; i < BAR_MAPPERS; i++)
+	for (i = 0; i < BAR_MAPPERS; i++) {
 		EXPECT_EQ('\0', st->error[i][0])
 			TH_LOG("%s", st->error[i]);
+	}
 	ASSERT_LT(0UL, st->maps);
 	ASSERT_LT(0UL, st->revokes);
 
