@@ -13,6 +13,10 @@
  *   VFIO_RANGE_FUZZ_CALLS=<n>   calls in all (default FUZZ_CALLS_DEFAULT)
  *   VFIO_RANGE_FUZZ_THREADS=<n> threads (default 4)
  *
+ * The seed fixes what each thread sends; how the threads interleave is up
+ * to the scheduler, so replay a failure with the same seed and threads,
+ * and with VFIO_RANGE_FUZZ_THREADS=1 for an exact sequence.
+ *
  * Needs root, an edu device bound to vfio-pci behind an IOMMU, debugfs and
  * vfio_iommu_range.ko loaded; vfio_range_test.ko for the emulated device.
  */
