@@ -155,13 +155,13 @@ static ssize_t vrange_notifier_fd_read(struct file *file, char __user *buf,
 		return -ERESTARTSYS;
 	while (!READ_ONCE(nf->count)) {
 		mutex_unlock(&nf->read_lock);
-		/* Set after the last record was queued: check it first. */
+		/* Pairs with vrange_notifier_fd_released(): all queued. */
 		if (smp_load_acquire(&nf->released)) {
 			if (!READ_ONCE(nf->count))
 				return 0;
-		} else if (file->f_flags & O_NONBLOCK) {
-			return -EAGAIN;
 		} else {
+			if (file->f_flags & O_NONBLOCK)
+				return -EAGAIN;
 			rc = wait_event_interruptible(nf->wait,
 						      READ_ONCE(nf->count) ||
 						      READ_ONCE(nf->released));
@@ -203,10 +203,10 @@ static ssize_t vrange_notifier_fd_read(struct file *file, char __user *buf,
 static __poll_t vrange_notifier_fd_poll(struct file *file, poll_table *wait)
 {
 	struct vrange_notifier_file *nf = file->private_data;
-
 	__poll_t mask = 0;
 
 	poll_wait(file, &nf->wait, wait);
+	/* Pairs with vrange_notifier_fd_released(): all queued. */
 	if (smp_load_acquire(&nf->released))
 		mask |= EPOLLHUP;
 	if (READ_ONCE(nf->count))
@@ -220,6 +220,7 @@ static void vrange_notifier_fd_released(struct vfio_range_client *client)
 	struct vrange_notifier_file *nf =
 		container_of(client, struct vrange_notifier_file, client);
 
+	/* Orders the last records before the flag for lockless readers. */
 	smp_store_release(&nf->released, true);
 	wake_up_interruptible_poll(&nf->wait, EPOLLHUP);
 }

@@ -35,7 +35,11 @@ vrange_compat_domain_alloc(struct device *dev)
 #else
 	struct iommu_domain *domain = iommu_domain_alloc(dev->bus);
 
-	return domain ? domain : ERR_PTR(-EIO);
+	/*
+	 * Our groups have an IOMMU, so NULL means the driver's allocation
+	 * failed: ENOMEM, as iommu_paging_domain_alloc() says it since 6.11.
+	 */
+	return domain ? domain : ERR_PTR(-ENOMEM);
 #endif
 }
 

@@ -17,16 +17,6 @@
 #define IOVA_BASE	0x1000000ULL
 #define BUF_SIZE	(4 * SZ_1M)
 
-static int first_edu_group(struct __test_metadata *_metadata)
-{
-	struct edu_info edu[EDU_MAX];
-
-	ASSERT_LT(0, edu_find(edu, EDU_MAX))
-		TH_LOG("no edu device (%04x:%04x) with an IOMMU group",
-		       EDU_VENDOR, EDU_DEVICE);
-	return edu[0].group;
-}
-
 FIXTURE(vfio_range)
 {
 	int container_fd;

@@ -37,6 +37,7 @@
 #include <linux/vfio_range.h>
 
 #include "edu.h"
+#include "vfio_range_test.h"
 
 #define U64_MAX			UINT64_MAX
 #define SZ_4K			0x1000ULL
@@ -82,6 +83,20 @@ static inline int sysfs_write_ulong(const char *path, unsigned long val)
 	ret = write(fd, buf, len);
 	close(fd);
 	return ret == len ? 0 : -1;
+}
+
+/* Numeric setting @name from the environment (seeds, counts), or @def. */
+static inline unsigned long env_ulong(const char *name, unsigned long def)
+{
+	const char *s = getenv(name);
+	unsigned long v;
+	char *end;
+
+	if (!s || !*s)
+		return def;
+	errno = 0;
+	v = strtoul(s, &end, 0);
+	return errno || *end ? def : v;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -166,6 +181,17 @@ static inline void __vfio_container_setup_type1v2(
 	ASSERT_EQ(compat, is_range_backend(*container_fd))
 		TH_LOG("compat_type1=%d, yet VFIO_TYPE1v2_IOMMU went to %s",
 		       compat, compat ? "vfio_iommu_type1" : VFIO_RANGE_MODULE);
+}
+
+/* The IOMMU group of the first edu device; none is an environment error. */
+static inline int first_edu_group(struct __test_metadata *_metadata)
+{
+	struct edu_info edu[EDU_MAX];
+
+	ASSERT_LT(0, edu_find(edu, EDU_MAX))
+		TH_LOG("no edu device (%04x:%04x) with an IOMMU group",
+		       EDU_VENDOR, EDU_DEVICE);
+	return edu[0].group;
 }
 
 /*
@@ -357,6 +383,231 @@ static inline int _test_range_unmap(int fd, __u64 start, __u64 last,
 #define test_range_empty()	test_range_unmap(0, U64_MAX, 0)
 
 /* ---------------------------------------------------------------------- */
+/* Notifier clients: userspace fds and vfio_range_test.ko in-kernel ones  */
+/* ---------------------------------------------------------------------- */
+
+static inline int _test_notifier(int fd, __u32 events, __u32 gran,
+				 __u64 start, __u64 last, __u32 queue_len)
+{
+	struct vfio_range_notifier cmd = {
+		.argsz = sizeof(cmd),
+		.events = events,
+		.granularity = gran,
+		.start = start,
+		.last = last,
+		.queue_len = queue_len,
+	};
+
+	return ioctl(fd, VFIO_IOMMU_RANGE_NOTIFIER, &cmd);
+}
+
+static inline int test_cmd(int fd, __u32 op, struct vfio_range_test_cmd *cmd)
+{
+	cmd->size = sizeof(*cmd);
+	cmd->op = op;
+	return ioctl(fd, VFIO_RANGE_TEST_CMD, cmd);
+}
+
+static inline int _test_client_add(int fd, int group, __u32 events,
+				   __u32 gran, __u64 start, __u64 last,
+				   __u32 *id)
+{
+	struct vfio_range_test_cmd cmd = {
+		.client_add = {
+			.group_id = group,
+			.events = events,
+			.granularity = gran,
+			.start = start,
+			.last = last,
+		},
+	};
+	int ret = test_cmd(fd, VFIO_RANGE_TEST_CLIENT_ADD, &cmd);
+
+	if (!ret && id)
+		*id = cmd.id;
+	return ret;
+}
+
+static inline int _test_client_del(int fd, __u32 id)
+{
+	struct vfio_range_test_cmd cmd = { .id = id };
+
+	return test_cmd(fd, VFIO_RANGE_TEST_CLIENT_DEL, &cmd);
+}
+
+static inline int _test_client_read(int fd, __u32 id,
+				    struct vfio_range_event *ev, __u32 max,
+				    __u32 *count, __u64 *lost)
+{
+	struct vfio_range_test_cmd cmd = {
+		.id = id,
+		.client_read = {
+			.events = (uintptr_t)ev,
+			.max = max,
+		},
+	};
+	int ret = test_cmd(fd, VFIO_RANGE_TEST_CLIENT_READ, &cmd);
+
+	*count = cmd.client_read.out_count;
+	*lost = cmd.client_read.out_lost;
+	return ret;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Emulated-IOMMU devices of vfio_range_test.ko                           */
+/* ---------------------------------------------------------------------- */
+
+static inline int _emu_pin(int fd, __u32 id, __u64 iova, __u32 npage,
+			   __u32 prot)
+{
+	struct vfio_range_test_cmd cmd = {
+		.id = id,
+		.emudev_pin = { .iova = iova, .npage = npage, .prot = prot },
+	};
+
+	return test_cmd(fd, VFIO_RANGE_TEST_EMUDEV_PIN, &cmd);
+}
+
+static inline int _emu_unpin(int fd, __u32 id, __u64 iova, __u32 npage)
+{
+	struct vfio_range_test_cmd cmd = {
+		.id = id,
+		.emudev_pin = { .iova = iova, .npage = npage },
+	};
+
+	return test_cmd(fd, VFIO_RANGE_TEST_EMUDEV_UNPIN, &cmd);
+}
+
+static inline int _emu_rw(int fd, __u32 id, __u64 iova, void *data,
+			  __u32 len, bool write)
+{
+	struct vfio_range_test_cmd cmd = {
+		.id = id,
+		.emudev_rw = {
+			.iova = iova,
+			.uptr = (uintptr_t)data,
+			.len = len,
+			.write = write,
+		},
+	};
+
+	return test_cmd(fd, VFIO_RANGE_TEST_EMUDEV_RW, &cmd);
+}
+
+static inline int _emu_keep_pins(int fd, __u32 id, bool keep)
+{
+	struct vfio_range_test_cmd cmd = {
+		.id = id,
+		.emudev_keep_pins = { .keep = keep },
+	};
+
+	return test_cmd(fd, VFIO_RANGE_TEST_EMUDEV_KEEP_PINS, &cmd);
+}
+
+static inline int _emu_read_log(int fd, __u32 id,
+				struct vfio_range_test_dma_unmap *log,
+				__u32 max, __u32 *count)
+{
+	struct vfio_range_test_cmd cmd = {
+		.id = id,
+		.emudev_read_log = { .uptr = (uintptr_t)log, .max = max },
+	};
+	int ret = test_cmd(fd, VFIO_RANGE_TEST_EMUDEV_READ_LOG, &cmd);
+
+	*count = cmd.emudev_read_log.out_count;
+	return ret;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Emulated devices and their containers                                  */
+/* ---------------------------------------------------------------------- */
+
+struct emu {
+	int test_fd;		/* not owned */
+	bool added;
+	__u32 id;
+	int group;
+	char name[32];
+	int container_fd;
+	int group_fd;
+	int dev_fd;
+};
+
+static inline void emu_init(struct emu *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->container_fd = -1;
+	e->group_fd = -1;
+	e->dev_fd = -1;
+}
+
+/* Creates an emulated device and its IOMMU group. */
+static inline void __emu_add(struct __test_metadata *_metadata,
+			     int test_fd, struct emu *e)
+{
+	struct vfio_range_test_cmd cmd = {};
+
+	e->test_fd = test_fd;
+	ASSERT_EQ(0, test_cmd(test_fd, VFIO_RANGE_TEST_EMUDEV_ADD, &cmd))
+		TH_LOG("EMUDEV_ADD: %s", strerror(errno));
+	e->added = true;
+	e->id = cmd.id;
+	e->group = cmd.emudev_add.out_group_id;
+	memcpy(e->name, cmd.emudev_add.out_name, sizeof(e->name));
+	e->name[sizeof(e->name) - 1] = '\0';
+}
+
+static inline void __emu_open_device(struct __test_metadata *_metadata,
+				     struct emu *e)
+{
+	e->dev_fd = ioctl(e->group_fd, VFIO_GROUP_GET_DEVICE_FD, e->name);
+	ASSERT_LE(0, e->dev_fd)
+		TH_LOG("VFIO_GROUP_GET_DEVICE_FD(%s): %s", e->name,
+		       strerror(errno));
+}
+
+/*
+ * An emulated device alone in a new VFIO_RANGE_IOMMU container, its device
+ * fd open (it may only pin and read/write while open).
+ */
+/*
+ * An emulated device alone in a new VFIO_RANGE_IOMMU container (with
+ * @compat: a VFIO_TYPE1v2_IOMMU one in compat mode), its device fd open
+ * (it may only pin and read/write while open).
+ */
+static inline void __emu_create_type(struct __test_metadata *_metadata,
+				     int test_fd, struct emu *e, bool compat)
+{
+	__emu_add(_metadata, test_fd, e);
+	if (compat)
+		__vfio_container_setup_type1v2(_metadata, e->group, true,
+					       &e->container_fd, &e->group_fd);
+	else
+		__vfio_container_setup(_metadata, e->group, VFIO_RANGE_IOMMU,
+				       &e->container_fd, &e->group_fd);
+	__emu_open_device(_metadata, e);
+}
+
+static inline void __emu_create(struct __test_metadata *_metadata,
+				int test_fd, struct emu *e)
+{
+	__emu_create_type(_metadata, test_fd, e, false);
+}
+
+/* No asserts: also called from teardowns. */
+static inline void emu_destroy(struct emu *e)
+{
+	struct vfio_range_test_cmd cmd = { .id = e->id };
+
+	vfio_close(&e->dev_fd);
+	vfio_close(&e->group_fd);
+	vfio_close(&e->container_fd);
+	if (e->added)
+		test_cmd(e->test_fd, VFIO_RANGE_TEST_EMUDEV_DEL, &cmd);
+	e->added = false;
+}
+
+/* ---------------------------------------------------------------------- */
 /* Upstream type1 (reference backend for the DMA plumbing)                */
 /* ---------------------------------------------------------------------- */
 
@@ -455,6 +706,143 @@ static inline bool has_cap_ipc_lock(void)
 	return data[CAP_TO_INDEX(CAP_IPC_LOCK)].effective &
 	       CAP_TO_MASK(CAP_IPC_LOCK);
 }
+
+/* ---------------------------------------------------------------------- */
+/* Leak checks: module counters, references, containers in use            */
+/* ---------------------------------------------------------------------- */
+
+#define VFIO_RANGE_COUNTERS	"/sys/kernel/debug/vfio_iommu_range/counters"
+#define VFIO_RANGE_REFCNT	VFIO_RANGE_SYSFS "/refcnt"
+
+/*
+ * Reads counter @name of the module's debugfs counters (stats.c); -1 with
+ * errno if there is no such file or counter.
+ */
+static inline int vrange_counter(const char *name, long long *val)
+{
+	char line[128], key[64];
+	long long v;
+	FILE *f;
+	int ret = -1;
+
+	f = fopen(VFIO_RANGE_COUNTERS, "r");
+	if (!f)
+		return -1;
+	errno = ENOENT;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%63s %lld", key, &v) == 2 &&
+		    !strcmp(key, name)) {
+			*val = v;
+			ret = 0;
+			break;
+		}
+	}
+	fclose(f);
+	return ret;
+}
+
+/* Pages pinned by every container of the module together. */
+#define ASSERT_PINNED_PAGES(expected)					\
+	({								\
+		long long __pinned = -1;				\
+									\
+		ASSERT_EQ(0, vrange_counter("pinned_pages", &__pinned))	\
+			TH_LOG("%s: %s (debugfs mounted?)",		\
+			       VFIO_RANGE_COUNTERS, strerror(errno));	\
+		ASSERT_EQ((long long)(expected), __pinned);		\
+	})
+
+/*
+ * Mapping requests the container holds, from the DMA-avail capability of
+ * VFIO_IOMMU_GET_INFO and the max_mappings parameter; -1 on error.
+ */
+static inline long vrange_nr_mappings(int fd)
+{
+	struct vfio_iommu_type1_info_dma_avail *avail;
+	struct vfio_iommu_type1_info *info;
+	struct vfio_info_cap_header *hdr;
+	unsigned long max;
+	char buf[1024];
+	long ret = -1;
+
+	info = (void *)buf;
+	memset(buf, 0, sizeof(buf));
+	if (sysfs_read_ulong(MAX_MAPPINGS_PARAM, &max) ||
+	    _test_get_info(fd, info, sizeof(buf)) ||
+	    info->argsz > sizeof(buf))
+		return -1;
+	hdr = vfio_info_find_cap(info, sizeof(buf), info->cap_offset,
+				 VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL);
+	if (hdr) {
+		avail = (void *)hdr;
+		ret = (long)max - (long)avail->avail;
+	}
+	return ret;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Kernel log                                                             */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * What tools/testing/vm/check-klog.sh treats as a kernel bug report, for
+ * tests that check the log of their own run; DMAR faults are not in it.
+ */
+static const char *const klog_bug_patterns[] = {
+	"Oops", "BUG:", "WARNING:", "kernel BUG", "general protection fault",
+	"KFENCE:", "KASAN:", "UBSAN:", "Call Trace:", "unreferenced object",
+	"Kernel panic", "RCU stall", "detected stalls", "soft lockup",
+	"hard LOCKUP", "INFO: possible circular locking",
+	"INFO: possible recursive locking", "blocked for more than",
+};
+
+/* Opens /dev/kmsg positioned at its end: klog_scan() sees what follows. */
+static inline int klog_open(void)
+{
+	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK);
+
+	if (fd >= 0)
+		lseek(fd, 0, SEEK_END);
+	return fd;
+}
+
+/*
+ * Reads the records logged since klog_open() and copies the first one
+ * that looks like a kernel bug report to @found. Returns true if there is
+ * one.
+ */
+static inline bool klog_scan(int fd, char *found, size_t len)
+{
+	char rec[2048];
+	unsigned int i;
+	ssize_t n;
+
+	for (;;) {
+		n = read(fd, rec, sizeof(rec) - 1);
+		if (n < 0 && errno == EPIPE)	/* overwritten: skip ahead */
+			continue;
+		if (n <= 0)
+			return false;
+		rec[n] = '\0';
+		for (i = 0; i < sizeof(klog_bug_patterns) /
+				sizeof(klog_bug_patterns[0]); i++) {
+			if (strstr(rec, klog_bug_patterns[i])) {
+				n = strnlen(rec, len - 1);
+				memcpy(found, rec, n);
+				found[n] = '\0';
+				return true;
+			}
+		}
+	}
+}
+
+#define ASSERT_KLOG_CLEAN(fd)						\
+	({								\
+		char __rec[512];					\
+									\
+		ASSERT_FALSE(klog_scan(fd, __rec, sizeof(__rec)))	\
+			TH_LOG("kernel log: %s", __rec);		\
+	})
 
 /* ---------------------------------------------------------------------- */
 /* edu: asserting wrappers of the driver in edu.h                         */
