@@ -68,7 +68,7 @@ $(MODULE): $(MODULE_SOURCES) | $(VMLINUX)
 	$(TOP)/tools/build/check-vfio-layout.sh \
 		$(MODSRC)/drivers/vfio_range/module.o $(VFIO_KO) $(VMLINUX)
 	cp $(MODSRC)/vfio_range_test.ko $(TEST_MODULE)
-	if [ -f $(MODSRC)/vfio_range_kunit.ko ]; then \
+	@if [ -f $(MODSRC)/vfio_range_kunit.ko ]; then \
 		cp $(MODSRC)/vfio_range_kunit.ko $(MODDIR)/; fi
 	cp $(MODSRC)/vfio_iommu_range.ko $@
 
