@@ -2,8 +2,9 @@
 /*
  * KUnit tests of the range arithmetic in include/vfio_range/range.h, built
  * against the kernel's own bitops (fls64, __ffs64, min) rather than the
- * userspace stand-ins of the selftests. Built only for kernels with KUnit
- * (make check-debug). Each case sits at an edge of the 64-bit space.
+ * userspace stand-ins of the selftests, and of the span lists the usable
+ * IOVA space is cut from (span_list.c). Built only for kernels with KUnit
+ * (make check-debug). The cases sit at the edges of the 64-bit space.
  */
 #include <kunit/test.h>
 #include <linux/kernel.h>
@@ -11,6 +12,7 @@
 #include <linux/sizes.h>
 
 #include <vfio_range/range.h>
+#include <vfio_range/span_list.h>
 
 #define BIT63		BIT_ULL(63)
 /* The most blocks any split may take (see vrange_aligned_block_mask()). */
@@ -304,6 +306,142 @@ static void split_powers_test(struct kunit *test)
 	}
 }
 
+/* A list made by vrange_span_list_init(); vfio_range_exit() frees it. */
+static struct vrange_span_list *span_list_new(struct kunit *test)
+{
+	struct vrange_span_list *list;
+
+	list = kunit_kzalloc(test, sizeof(*list), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_ERR_OR_NULL(test, list);
+	KUNIT_ASSERT_EQ(test, vrange_span_list_init(list), 0);
+	test->priv = list;
+	return list;
+}
+
+/* After each case: cuts may have reallocated the ranges. */
+static void vfio_range_exit(struct kunit *test)
+{
+	struct vrange_span_list *list = test->priv;
+
+	if (list)
+		kfree(list->ranges);
+}
+
+static void cut(struct kunit *test, struct vrange_span_list *list, u64 start,
+		u64 last)
+{
+	KUNIT_ASSERT_EQ(test, vrange_span_list_cut(list, start, last), 0);
+}
+
+/* @want: @nr (start, end) pairs */
+static void expect_spans(struct kunit *test,
+			 const struct vrange_span_list *list,
+			 const u64 *want, unsigned int nr)
+{
+	unsigned int i;
+
+	KUNIT_ASSERT_EQ(test, list->nr, nr);
+	for (i = 0; i < nr; i++) {
+		KUNIT_EXPECT_EQ_MSG(test, list->ranges[i].start, want[2 * i],
+				    "range %u", i);
+		KUNIT_EXPECT_EQ_MSG(test, list->ranges[i].end, want[2 * i + 1],
+				    "range %u", i);
+	}
+}
+
+static void span_list_edges_test(struct kunit *test)
+{
+	struct vrange_span_list *list = span_list_new(test);
+	static const u64 whole[] = { 0, U64_MAX };
+	static const u64 ends[] = { 1, U64_MAX - 1 };
+
+	expect_spans(test, list, whole, 1);
+	cut(test, list, 0, 0);
+	cut(test, list, U64_MAX, U64_MAX);
+	expect_spans(test, list, ends, 1);
+	/* Cuts that only touch removed bytes change nothing. */
+	cut(test, list, 0, 0);
+	cut(test, list, U64_MAX, U64_MAX);
+	expect_spans(test, list, ends, 1);
+	cut(test, list, 0, U64_MAX);
+	expect_spans(test, list, NULL, 0);
+	/* Cutting an empty list is fine too. */
+	cut(test, list, 5, 5);
+	expect_spans(test, list, NULL, 0);
+}
+
+#define HOLES	20
+
+static void span_list_split_test(struct kunit *test)
+{
+	struct vrange_span_list *list = span_list_new(test);
+	static const u64 merged[] = {
+		0, 0x7ff, HOLES * 0x2000, BIT63 - 0x1001,
+	};
+	unsigned int i;
+
+	/*
+	 * A page-sized hole at every odd page below HOLES * 8K, so the list
+	 * outgrows its first allocation (4 entries) twice, then one at 2^63.
+	 */
+	for (i = 0; i < HOLES; i++)
+		cut(test, list, 0x1000 + i * 0x2000, 0x1fff + i * 0x2000);
+	cut(test, list, BIT63, BIT63);
+	KUNIT_ASSERT_EQ(test, list->nr, HOLES + 2);
+	for (i = 0; i < HOLES; i++) {
+		u64 base = i * 0x2000ULL;
+
+		KUNIT_EXPECT_EQ(test, list->ranges[i].start, base);
+		KUNIT_EXPECT_EQ(test, list->ranges[i].end, base + 0xfff);
+	}
+	KUNIT_EXPECT_EQ(test, list->ranges[HOLES].start, HOLES * 0x2000ULL);
+	KUNIT_EXPECT_EQ(test, list->ranges[HOLES].end, BIT63 - 1);
+	KUNIT_EXPECT_EQ(test, list->ranges[HOLES + 1].start, BIT63 + 1);
+	KUNIT_EXPECT_EQ(test, list->ranges[HOLES + 1].end, U64_MAX);
+
+	/* Cuts over several ranges: trim the outer ones, drop the others. */
+	cut(test, list, 0x800, HOLES * 0x2000 - 1);
+	cut(test, list, BIT63 - 0x1000, U64_MAX);
+	expect_spans(test, list, merged, ARRAY_SIZE(merged) / 2);
+}
+
+static void span_list_trim_test(struct kunit *test)
+{
+	struct vrange_span_list *list = span_list_new(test);
+	static const u64 want[] = { 0x1000, 0x1fff, 0x4000, U64_MAX - 0x1000 };
+
+	cut(test, list, 0, 0xfff);			/* trims the start */
+	cut(test, list, U64_MAX - 0xfff, U64_MAX);	/* trims the end */
+	cut(test, list, 0x2000, 0x3fff);		/* splits */
+	cut(test, list, 0x2000, 0x2fff);		/* in the gap: no-op */
+	expect_spans(test, list, want, ARRAY_SIZE(want) / 2);
+}
+
+static void ranges_contain_test(struct kunit *test)
+{
+	struct vrange_span_list *list = span_list_new(test);
+	const struct vfio_iova_range *r;
+
+	KUNIT_EXPECT_TRUE(test, vrange_iova_ranges_contain(list->ranges,
+							   list->nr, 0,
+							   U64_MAX));
+	cut(test, list, 0x1000, 0x1fff);
+	r = list->ranges;
+	KUNIT_EXPECT_TRUE(test, vrange_iova_ranges_contain(r, 2, 0, 0xfff));
+	KUNIT_EXPECT_TRUE(test, vrange_iova_ranges_contain(r, 2, 0x2000,
+							   U64_MAX));
+	KUNIT_EXPECT_TRUE(test, vrange_iova_ranges_contain(r, 2, U64_MAX,
+							   U64_MAX));
+	/* Each piece alone, but not across the hole or into it. */
+	KUNIT_EXPECT_FALSE(test, vrange_iova_ranges_contain(r, 2, 0, U64_MAX));
+	KUNIT_EXPECT_FALSE(test, vrange_iova_ranges_contain(r, 2, 0, 0x1000));
+	KUNIT_EXPECT_FALSE(test, vrange_iova_ranges_contain(r, 2, 0x1fff,
+							    0x2000));
+	KUNIT_EXPECT_FALSE(test, vrange_iova_ranges_contain(r, 2, 0x1000,
+							    0x1000));
+	KUNIT_EXPECT_FALSE(test, vrange_iova_ranges_contain(r, 0, 0, 0));
+}
+
 static struct kunit_case vfio_range_cases[] = {
 	KUNIT_CASE(range_aligned_test),
 	KUNIT_CASE(range_overlap_test),
@@ -313,11 +451,16 @@ static struct kunit_case vfio_range_cases[] = {
 	KUNIT_CASE(split_edges_test),
 	KUNIT_CASE(split_exact_test),
 	KUNIT_CASE(split_powers_test),
+	KUNIT_CASE(span_list_edges_test),
+	KUNIT_CASE(span_list_split_test),
+	KUNIT_CASE(span_list_trim_test),
+	KUNIT_CASE(ranges_contain_test),
 	{}
 };
 
 static struct kunit_suite vfio_range_suite = {
 	.name = "vfio_range",
+	.exit = vfio_range_exit,
 	.test_cases = vfio_range_cases,
 };
 
