@@ -82,6 +82,12 @@ build() {
 	make -s -C "$src" O="$obj" kernelrelease >"$dir/kernelrelease"
 	touch "$dir/done"
 	log "built $(cat "$dir/kernelrelease") in $((SECONDS - start))s"
+	# Builds for an older fragment or source are a few GB each: drop them.
+	local old
+	for old in "$CACHE"/*/; do
+		old=${old%/}
+		[[ $old == "$dir" || $old == "$src" ]] || rm -rf "$old"
+	done
 }
 
 main() {
