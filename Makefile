@@ -5,6 +5,8 @@
 #
 #   make run      install what is missing, build, boot the guest, run the demo
 #   make check    install what is missing, build, run every test in the guest
+#   make check-debug  the same suite and the KUnit tests on a debug kernel
+#                 (KASAN, lockdep, kmemleak; built once, cached outside)
 #   make modules  build the module for KVER (default: the guest kernel)
 #   make install  install the module for KVER (depmod), the uapi header and a
 #                 modprobe.d snippet
@@ -44,7 +46,7 @@ SELFTEST_OUT := $(BUILD)/selftests
 DEMO := $(BUILD)/demo/vfio-range-demo
 
 .PHONY: all modules selftests demo deps run check clean lint install \
-	dkms-check bench \
+	dkms-check bench check-debug \
 	_run _check _lint _bench
 
 all: modules
@@ -69,6 +71,8 @@ $(MODULE): $(MODULE_SOURCES) | $(VMLINUX)
 	$(TOP)/tools/build/check-vfio-layout.sh \
 		$(MODSRC)/drivers/vfio_range/module.o $(VFIO_KO) $(VMLINUX)
 	cp $(MODSRC)/vfio_range_test.ko $(TEST_MODULE)
+	@if [ -f $(MODSRC)/vfio_range_kunit.ko ]; then \
+		cp $(MODSRC)/vfio_range_kunit.ko $(MODDIR)/; fi
 	cp $(MODSRC)/vfio_iommu_range.ko $@
 
 modules: $(MODULE)
@@ -134,14 +138,39 @@ _run: modules demo
 	$(VM_RUN) --kver $(KVER) --out $(BUILD)/vm/run -- \
 		'insmod $(MODULE) && $(DEMO)'
 
+GUEST_TESTS ?= tools/testing/run-guest-tests.sh
+
 _check: modules selftests
 	@rm -f $(SUMMARY); rc=0; \
-	$(VM_RUN) --kver $(KVER) --out $(BUILD)/vm/check-$(KVER) -- \
-		'tools/testing/run-guest-tests.sh $(MODDIR) $(SELFTEST_OUT)' || rc=$$?; \
+	$(VM_RUN) --kver $(KVER) $(VM_ARGS) --out $(BUILD)/vm/check-$(KVER) -- \
+		'$(GUEST_TESTS) $(MODDIR) $(SELFTEST_OUT)' || rc=$$?; \
 	tools/testing/summarize.sh $(BUILD)/vm/check-$(KVER)/output.txt $$rc | \
 		tee $(SUMMARY).tmp | sed 's/^\([0-9]\)/$(KVER): \1/'; \
 	tail -n 1 $(SUMMARY).tmp > $(SUMMARY); rm -f $(SUMMARY).tmp; \
 	grep -q ' 0 failed' $(SUMMARY)
+
+# The suite on the debug kernel of tools/testing/vm/debug.config, plus the
+# KUnit tests and a kmemleak scan (tools/testing/debug-guest-tests.sh);
+# lint again, as only this kernel builds the KUnit module. Under TCG this
+# kernel is too slow for the boot-time timer check through the remapped
+# IO-APIC (it panics): no_timer_check.
+check-debug: deps
+	@vars=$$(tools/testing/vm/build-debug-kernel.sh) || exit 1; eval "$$vars"; \
+	dbg="KVER=$$DEBUG_KVER KDIR=$$DEBUG_KDIR VMLINUX=$$DEBUG_KDIR/vmlinux \
+		VFIO_KO=$$DEBUG_KDIR/drivers/vfio/vfio.ko"; \
+	rc=0; rm -f $(BUILD)/vm/debug-summary-*; mkdir -p $(BUILD)/vm; \
+	$(MAKE) --no-print-directory _lint $$dbg || { rc=1; \
+		echo "0 passed, 1 failed, 0 skipped" > $(BUILD)/vm/debug-summary-lint; }; \
+	$(MAKE) --no-print-directory _check $$dbg \
+		SUMMARY=$(BUILD)/vm/debug-summary-tests \
+		GUEST_TESTS=tools/testing/debug-guest-tests.sh \
+		VM_ARGS="--kernel $$DEBUG_IMAGE --moddir $$DEBUG_MODDIR/lib/modules \
+			--mem 3G --timeout 5400 --append no_timer_check" || { rc=1; \
+		[ -s $(BUILD)/vm/debug-summary-tests ] || echo "0 passed, 1 failed, 0 skipped" \
+			> $(BUILD)/vm/debug-summary-tests; }; \
+	cat $(BUILD)/vm/debug-summary-* | awk -F'[ ,]+' \
+		'{ p += $$1; f += $$3; s += $$5 } END { print p " passed, " f " failed, " s " skipped" }'; \
+	exit $$rc
 
 INSTALL_MOD_DIR := /lib/modules/$(KVER)/updates/vfio-range
 UAPI_DIR := /usr/include/linux

@@ -10,92 +10,7 @@
 
 #include <vfio_range/core.h>
 #include <vfio_range/range.h>
-
-/* A sorted list of disjoint inclusive ranges that only ever shrinks. */
-struct vrange_span_list {
-	struct vfio_iova_range *ranges;
-	unsigned int nr;
-	unsigned int capacity;
-};
-
-static int span_list_init(struct vrange_span_list *list)
-{
-	list->capacity = 4;
-	list->ranges = kmalloc_array(list->capacity, sizeof(*list->ranges),
-				     GFP_KERNEL);
-	if (!list->ranges)
-		return -ENOMEM;
-	list->ranges[0].start = 0;
-	list->ranges[0].end = U64_MAX;
-	list->nr = 1;
-	return 0;
-}
-
-/* Makes room for one more range after index @at. */
-static int span_list_insert_after(struct vrange_span_list *list,
-				  unsigned int at)
-{
-	if (list->nr == list->capacity) {
-		struct vfio_iova_range *bigger;
-
-		bigger = krealloc_array(list->ranges, list->capacity * 2,
-					sizeof(*list->ranges), GFP_KERNEL);
-		if (!bigger)
-			return -ENOMEM;
-		list->ranges = bigger;
-		list->capacity *= 2;
-	}
-	memmove(&list->ranges[at + 2], &list->ranges[at + 1],
-		(list->nr - at - 1) * sizeof(*list->ranges));
-	list->nr++;
-	return 0;
-}
-
-static void span_list_delete(struct vrange_span_list *list, unsigned int at)
-{
-	memmove(&list->ranges[at], &list->ranges[at + 1],
-		(list->nr - at - 1) * sizeof(*list->ranges));
-	list->nr--;
-}
-
-/* Takes [start, last] out of every range of @list. */
-static int span_list_cut(struct vrange_span_list *list, u64 start, u64 last)
-{
-	unsigned int i = 0;
-
-	while (i < list->nr) {
-		struct vfio_iova_range *r = &list->ranges[i];
-
-		if (!vrange_ranges_overlap(r->start, r->end, start, last)) {
-			i++;
-			continue;
-		}
-		if (vrange_range_within(r->start, r->end, start, last)) {
-			span_list_delete(list, i);
-			continue;
-		}
-		if (r->start < start && r->end > last) {
-			/* The cut falls strictly inside: split in two. */
-			u64 end = r->end;
-
-			if (span_list_insert_after(list, i))
-				return -ENOMEM;
-			r = &list->ranges[i];
-			r->end = start - 1;
-			list->ranges[i + 1].start = last + 1;
-			list->ranges[i + 1].end = end;
-			i += 2;
-			continue;
-		}
-		/* r->start < start implies start > 0; likewise for last. */
-		if (r->start < start)
-			r->end = start - 1;
-		else
-			r->start = last + 1;
-		i++;
-	}
-	return 0;
-}
+#include <vfio_range/span_list.h>
 
 static int span_list_cut_aperture(struct vrange_span_list *list,
 				  struct iommu_domain *domain)
@@ -106,13 +21,13 @@ static int span_list_cut_aperture(struct vrange_span_list *list,
 	if (!geo->force_aperture)
 		return 0;
 	if (geo->aperture_start) {
-		rc = span_list_cut(list, 0, geo->aperture_start - 1);
+		rc = vrange_span_list_cut(list, 0, geo->aperture_start - 1);
 		if (rc)
 			return rc;
 	}
 	if (geo->aperture_end < U64_MAX)
-		return span_list_cut(list, (u64)geo->aperture_end + 1,
-				     U64_MAX);
+		return vrange_span_list_cut(list, (u64)geo->aperture_end + 1,
+					    U64_MAX);
 	return 0;
 }
 
@@ -136,7 +51,7 @@ static int span_list_cut_reserved(struct vrange_span_list *list,
 		if (check_add_overflow((u64)resv->start, (u64)resv->length - 1,
 				       &last))
 			last = U64_MAX;
-		rc = span_list_cut(list, resv->start, last);
+		rc = vrange_span_list_cut(list, resv->start, last);
 		if (rc)
 			break;
 	}
@@ -169,7 +84,7 @@ int vrange_iova_space_compute(struct vrange_iommu *iommu,
 
 	lockdep_assert_held(&iommu->lock);
 
-	rc = span_list_init(&list);
+	rc = vrange_span_list_init(&list);
 	if (rc)
 		return rc;
 
@@ -220,22 +135,10 @@ void vrange_iova_space_set(struct vrange_iommu *iommu,
 	iommu->nr_usable = nr;
 }
 
-static bool ranges_contain(const struct vfio_iova_range *ranges,
-			   unsigned int nr, u64 start, u64 last)
-{
-	unsigned int i;
-
-	/* The ranges are disjoint and never adjacent: one must hold it all. */
-	for (i = 0; i < nr; i++)
-		if (vrange_range_within(start, last, ranges[i].start,
-					ranges[i].end))
-			return true;
-	return false;
-}
-
 bool vrange_iova_usable(const struct vrange_iommu *iommu, u64 start, u64 last)
 {
-	return ranges_contain(iommu->usable, iommu->nr_usable, start, last);
+	return vrange_iova_ranges_contain(iommu->usable, iommu->nr_usable,
+					  start, last);
 }
 
 /* True if every mapping of @iommu lies inside @ranges. */
@@ -248,9 +151,9 @@ bool vrange_mappings_fit(struct vrange_iommu *iommu,
 	/* A request that mapped nothing occupies no IOVA. */
 	vrange_for_each_mapping(map, iommu, 0, U64_MAX)
 		if (map->length &&
-		    !ranges_contain(ranges, nr_ranges,
-				    vrange_mapping_start(map),
-				    vrange_mapping_last(map)))
+		    !vrange_iova_ranges_contain(ranges, nr_ranges,
+						vrange_mapping_start(map),
+						vrange_mapping_last(map)))
 			return false;
 	return true;
 }

@@ -56,7 +56,7 @@ mount_9p out /out || fail "cannot mount out share"
 OUT_MOUNTED=1
 [ -f /out/vm.conf ] || fail "no vm.conf in out share"
 # shellcheck source=/dev/null
-. /out/vm.conf # VM_OUT, VM_CWD (written by run.sh)
+. /out/vm.conf # VM_OUT, VM_CWD, VM_MODDIR (written by run.sh)
 
 # The share is read-only: mount everything the command may need to write.
 H=/host
@@ -79,6 +79,10 @@ mount -t debugfs debugfs $H/sys/kernel/debug 2>/dev/null
 mount -t tracefs tracefs $H/sys/kernel/tracing 2>/dev/null
 mount -t bpf bpf $H/sys/fs/bpf 2>/dev/null
 
+# A kernel built elsewhere (run.sh --moddir) brings its own modules.
+if [ -n "$VM_MODDIR" ]; then
+	mount -o bind "$H$VM_MODDIR" $H/lib/modules || fail "cannot bind $VM_MODDIR"
+fi
 chroot $H modprobe vfio-pci ids=1234:11e8 || fail "modprobe vfio-pci"
 has_group() {
 	for g in "$H"/dev/vfio/[0-9]*; do

@@ -13,6 +13,9 @@ REPO=$(cd "$HERE/../../.." && pwd -P)
 VMDIR=$REPO/build/vm
 
 KVER=${VM_KVER:-}
+KERNEL=
+MODROOT=/lib/modules
+GUEST_MODDIR=
 TIMEOUT=${VM_TIMEOUT:-900}
 MEM=2G
 EXTRA_APPEND=
@@ -29,7 +32,7 @@ die() { log "error: $*"; exit "${2:-1}"; }
 usage() {
 	cat >&2 <<-EOF
 	usage: $0 [--kver VER] [--timeout SEC] [--mem SIZE] [--append 'ARGS'] [--edu N]
-	          [--out DIR] -- 'shell command'
+	          [--out DIR] [--kernel IMAGE --moddir DIR] -- 'shell command'
 	EOF
 	exit 2
 }
@@ -43,6 +46,8 @@ parse_args() {
 		--append) EXTRA_APPEND=${2?}; shift 2 ;;
 		--edu) EDU_DEVICES=${2:?}; shift 2 ;;
 		--out) OUT=${2:?}; shift 2 ;;
+		--kernel) KERNEL=${2:?}; shift 2 ;;
+		--moddir) MODROOT=${2:?}; shift 2 ;;
 		--) shift; break ;;
 		-h | --help) usage ;;
 		-*) log "unknown option $1"; usage ;;
@@ -57,7 +62,7 @@ parse_args() {
 # Print module paths (relative to /lib/modules/$KVER) in load order:
 # dependencies first, each once. Built-in modules are skipped.
 resolve_modules() {
-	local mdir=/lib/modules/$KVER
+	local mdir=$MODROOT/$KVER
 	awk -v want="$INITRAMFS_MODULES" '
 	function norm(p) { sub(/.*\//, "", p); sub(/\.ko(\.[a-z0-9]+)?$/, "", p); gsub(/-/, "_", p); return p }
 	function visit(p,   n, i, d) {
@@ -82,7 +87,7 @@ resolve_modules() {
 # Build build/vm/initramfs-$KVER.cpio unless one built from the same inputs
 # (init script, busybox, module files) is already there.
 build_initramfs() {
-	local mdir=/lib/modules/$KVER busybox=/bin/busybox
+	local mdir=$MODROOT/$KVER busybox=/bin/busybox
 	[[ -x $busybox ]] || die "no $busybox (apt-get install busybox-static; see setup.sh)"
 	readelf -l "$busybox" | grep -q 'interpreter' && die "$busybox is not static (install busybox-static)"
 	local mods
@@ -108,8 +113,10 @@ build_initramfs() {
 		[[ $a == busybox ]] || ln -s busybox "$stage/bin/$a"
 	done
 	install -m 0755 "$HERE/guest-init.sh" "$stage/init"
+	: >"$stage/modules/order" # none when 9p and virtio are built in
 	# busybox insmod may lack decompression: store modules uncompressed.
 	while read -r m; do
+		[[ -n $m ]] || continue
 		base=$(basename "$m")
 		case $m in
 		*.ko) cp "$mdir/$m" "$stage/modules/$base" ;;
@@ -135,7 +142,8 @@ run_guest() {
 	done
 	printf '%s\n' "$CMD" >"$OUT/cmd.sh"
 	# Sourced by the guest init: single quotes are safe (paths checked in main).
-	printf "VM_OUT='%s'\nVM_CWD='%s'\n" "$OUT" "$REPO" >"$OUT/vm.conf"
+	printf "VM_OUT='%s'\nVM_CWD='%s'\nVM_MODDIR='%s'\n" "$OUT" "$REPO" \
+		"$GUEST_MODDIR" >"$OUT/vm.conf"
 
 	local append="console=ttyS0 intel_iommu=on slub_debug=FZPU kfence.sample_interval=100"
 	# Big log buffer so dmesg.txt stays complete; let tests write markers to
@@ -146,7 +154,7 @@ run_guest() {
 		-machine "q35,kernel-irqchip=split" -accel tcg -cpu max -smp 1 -m "$MEM"
 		-device "intel-iommu,intremap=on,caching-mode=on"
 		-nodefaults -display none -no-reboot
-		-kernel "/boot/vmlinuz-$KVER" -initrd "$INITRAMFS" -append "$append"
+		-kernel "$KERNEL" -initrd "$INITRAMFS" -append "$append"
 		# ttyS0: console and the command's output; ttyS1: full kernel log.
 		-serial "file:$OUT/console.log" -serial "file:$OUT/kmsg.log"
 		-virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap"
@@ -202,12 +210,19 @@ main() {
 	if [[ -z $KVER ]]; then
 		KVER=$("$HERE/setup.sh" --kver) || die "no guest kernel: run tools/testing/vm/setup.sh"
 	fi
-	[[ -f /boot/vmlinuz-$KVER ]] || die "no /boot/vmlinuz-$KVER"
-	[[ -d /lib/modules/$KVER ]] || die "no /lib/modules/$KVER"
+	KERNEL=${KERNEL:-/boot/vmlinuz-$KVER}
+	[[ -f $KERNEL ]] || die "no $KERNEL"
+	[[ -d $MODROOT/$KVER ]] || die "no $MODROOT/$KVER"
+	# The guest sees the host's /lib/modules; another tree is bound over it.
+	if [[ $MODROOT != /lib/modules ]]; then
+		MODROOT=$(cd "$MODROOT" && pwd -P)
+		GUEST_MODDIR=$MODROOT
+	fi
 	mkdir -p "$VMDIR" "$OUT"
 	OUT=$(cd "$OUT" && pwd -P)
 	# These paths go into a QEMU option list (commas) and a sourced file (quotes).
-	[[ $OUT$REPO != *[,\'[:space:]]* ]] || die "no commas, quotes or spaces in $OUT or $REPO" 2
+	[[ $OUT$REPO$MODROOT$KERNEL != *[,\'[:space:]]* ]] ||
+		die "no commas, quotes or spaces in $OUT, $REPO, $MODROOT or $KERNEL" 2
 
 	# Concurrent runs may share the cache; one builder at a time.
 	exec 9>"$VMDIR/.lock"
