@@ -45,6 +45,7 @@ void *vrange_open(unsigned long type)
 
 	mutex_init(&iommu->op_lock);
 	mutex_init(&iommu->lock);
+	mutex_init(&iommu->revoke_lock);
 	iommu->mappings = RB_ROOT_CACHED;
 	INIT_LIST_HEAD(&iommu->domains);
 	INIT_LIST_HEAD(&iommu->groups);
@@ -86,6 +87,7 @@ void vrange_iommu_put(struct vrange_iommu *iommu)
 	WARN_ON(iommu->nr_mappings || !list_empty(&iommu->clients));
 	xa_destroy(&iommu->pins);
 	kfree(iommu->usable);
+	mutex_destroy(&iommu->revoke_lock);
 	mutex_destroy(&iommu->lock);
 	mutex_destroy(&iommu->op_lock);
 	kfree(iommu);
@@ -233,10 +235,9 @@ static int vrange_attach_iommu_group(struct vrange_iommu *iommu,
 		goto err_ranges;
 	}
 	if (created) {
-		rc = vrange_domain_replay(iommu, dom);
+		rc = vrange_domain_add(iommu, dom);
 		if (rc)
 			goto err_ranges;
-		list_add_tail(&dom->node, &iommu->domains);
 		vrange_update_pgsizes(iommu);
 	}
 
@@ -327,7 +328,9 @@ void vrange_detach_group(void *iommu_data, struct iommu_group *group)
 		 * page tables. The pages stay pinned for the other domains.
 		 */
 		if (!--dom->nr_groups) {
+			mutex_lock(&iommu->revoke_lock);
 			list_del(&dom->node);
+			mutex_unlock(&iommu->revoke_lock);
 			vrange_domain_free(dom);
 			vrange_update_pgsizes(iommu);
 		}

@@ -120,7 +120,8 @@ static int vrange_mappings_show(struct seq_file *s, void *unused)
 			seq_printf(s, " pinned %lu", map->npages);
 		else if (map->length)
 			seq_printf(s, " pfn %#lx %s", map->pfn,
-				   map->revoked ? "revoked" : "live");
+				   READ_ONCE(map->revoked) ? "revoked" :
+							     "live");
 		seq_printf(s, "%s\n", map->removing ? " removing" : "");
 	}
 	mutex_unlock(&iommu->lock);

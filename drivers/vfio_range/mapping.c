@@ -8,13 +8,15 @@
  * was revoked), and its pages stay pinned until it has been unmapped from
  * all of them and the IOTLBs were flushed.
  *
- * Lock order: op_lock -> mmap_lock -> lock. Map and unmap hold op_lock from
- * start to finish, including the delivery of their events. Work on the mm
- * (pinning, charging locked_vm, looking up BAR PFNs, mmu notifiers) is done
- * without vrange_iommu.lock, because the mmu notifier that revokes BAR
- * mappings takes it with the mmap lock held. Clients and emulated devices
- * are told of an unmap without vrange_iommu.lock too: they unpin, which
- * takes it.
+ * Lock order: op_lock -> mmap_lock -> lock -> revoke_lock. Map and unmap
+ * hold op_lock from start to finish, including the delivery of their
+ * events. Work on the mm (pinning, charging locked_vm, looking up BAR PFNs,
+ * mmu notifiers) is done without vrange_iommu.lock. The mmu notifier that
+ * revokes BAR mappings runs with the mmap lock held, possibly from memory
+ * reclaim, and takes revoke_lock alone: it is held only around putting
+ * BARs into domains and taking mappings out, never while allocating
+ * memory that may reclaim. Clients and emulated devices are told of an
+ * unmap without vrange_iommu.lock too: they unpin, which takes it.
  */
 #include <linux/iommu.h>
 #include <linux/mm.h>
@@ -72,7 +74,7 @@ static bool vrange_mapping_in_domains(const struct vrange_mapping *map)
  * failure nothing of @map stays in @dom.
  */
 static int vrange_domain_map(struct vrange_domain *dom,
-			     struct vrange_mapping *map)
+			     struct vrange_mapping *map, gfp_t gfp)
 {
 	u64 start = vrange_mapping_start(map);
 	unsigned long i = 0;
@@ -86,7 +88,8 @@ static int vrange_domain_map(struct vrange_domain *dom,
 				map->length);
 		return vrange_compat_iommu_map(dom->domain, start,
 					       PFN_PHYS(map->pfn), map->length,
-					       map->iommu_prot | IOMMU_MMIO);
+					       map->iommu_prot | IOMMU_MMIO,
+					       gfp);
 	}
 
 	while (i < map->npages) {
@@ -103,7 +106,8 @@ static int vrange_domain_map(struct vrange_domain *dom,
 		rc = vrange_compat_iommu_map(dom->domain,
 					     start + (i << PAGE_SHIFT),
 					     PFN_PHYS(pfn), run << PAGE_SHIFT,
-					     map->iommu_prot | IOMMU_CACHE);
+					     map->iommu_prot | IOMMU_CACHE,
+					     gfp);
 		if (rc) {
 			if (i)
 				iommu_unmap(dom->domain, start,
@@ -135,7 +139,7 @@ static void vrange_domains_unmap(struct vrange_iommu *iommu,
 
 /**
  * vrange_domain_unmap_one() - take one mapping out of every domain
- * @iommu: the container, locked
+ * @iommu: the container, its revoke_lock held
  * @map: a mapping in the tree
  *
  * For revoking a BAR mapping; iommu_unmap() flushes the IOTLB.
@@ -143,7 +147,7 @@ static void vrange_domains_unmap(struct vrange_iommu *iommu,
 void vrange_domain_unmap_one(struct vrange_iommu *iommu,
 			     struct vrange_mapping *map)
 {
-	lockdep_assert_held(&iommu->lock);
+	lockdep_assert_held(&iommu->revoke_lock);
 	vrange_domains_unmap(iommu, map, NULL);
 }
 
@@ -247,21 +251,46 @@ static int vrange_mapping_acquire(struct vrange_iommu *iommu,
 	return vrange_pages_pin(map);
 }
 
-/* Puts @map in the tree and every domain; iommu->lock held. */
-static int vrange_mapping_install(struct vrange_iommu *iommu,
-				  struct vrange_mapping *map)
+/**
+ * vrange_domains_map() - map @map into every domain of the container
+ * @iommu: the container, locked; for a BAR, revoke_lock held too
+ * @map: the mapping
+ * @gfp: how the IOMMU driver may allocate page tables
+ *
+ * Return: 0, or a negative errno with @map in no domain.
+ */
+int vrange_domains_map(struct vrange_iommu *iommu, struct vrange_mapping *map,
+		       gfp_t gfp)
 {
 	struct vrange_domain *dom;
 	int rc;
 
+	lockdep_assert_held(&iommu->lock);
 	list_for_each_entry(dom, &iommu->domains, node) {
-		rc = vrange_domain_map(dom, map);
+		rc = vrange_domain_map(dom, map, gfp);
 		if (rc) {
 			vrange_domains_unmap(iommu, map, dom);
 			return rc;
 		}
 	}
-	map->mapped = true;
+	return 0;
+}
+
+/*
+ * Puts @map in every domain and the tree; iommu->lock held. -EAGAIN if
+ * the PFNs of a BAR went stale since they were looked up.
+ */
+static int vrange_mapping_install(struct vrange_iommu *iommu,
+				  struct vrange_mapping *map)
+{
+	int rc;
+
+	if (map->backing == VRANGE_MMIO)
+		rc = vrange_mmio_install(iommu, map);
+	else
+		rc = vrange_domains_map(iommu, map, GFP_KERNEL_ACCOUNT);
+	if (rc)
+		return rc;
 	interval_tree_insert(&map->node, &iommu->mappings);
 	iommu->nr_mappings++;
 	vrange_stat_add(iommu, VRANGE_STAT_MAPS, 1);
@@ -313,7 +342,9 @@ again:
 
 	mutex_lock(&iommu->lock);
 	rc = vrange_map_check(iommu, req);
-	if (!rc && map->backing == VRANGE_MMIO && vrange_mmio_changed(map)) {
+	if (!rc)
+		rc = vrange_mapping_install(iommu, map);
+	if (rc == -EAGAIN) {
 		mutex_unlock(&iommu->lock);
 		vrange_mapping_free(map);
 		if (++tries == VRANGE_MAP_RETRIES) {
@@ -327,8 +358,6 @@ again:
 		}
 		goto again;
 	}
-	if (!rc)
-		rc = vrange_mapping_install(iommu, map);
 	if (!rc && map->length)
 		seq = ++iommu->seq;
 	mutex_unlock(&iommu->lock);
@@ -370,6 +399,8 @@ static u64 vrange_remove_range(struct vrange_iommu *iommu, u64 start, u64 last,
 
 	lockdep_assert_held(&iommu->lock);
 
+	/* BAR mappings in the range leave the domains only once. */
+	mutex_lock(&iommu->revoke_lock);
 	list_for_each_entry(dom, &iommu->domains, node) {
 		struct iommu_iotlb_gather gather;
 
@@ -395,6 +426,7 @@ static u64 vrange_remove_range(struct vrange_iommu *iommu, u64 start, u64 last,
 		unmapped += vrange_mapping_length(map);
 		list_add_tail(&map->free_node, dead);
 	}
+	mutex_unlock(&iommu->revoke_lock);
 	return unmapped;
 }
 
@@ -596,35 +628,76 @@ void vrange_unmap_all(struct vrange_iommu *iommu)
 	__vrange_unmap(iommu, 0, U64_MAX, true, &unmapped);
 }
 
+/* Removes from @dom the mappings of one kind replayed before @stop. */
+static void vrange_domain_unwind(struct vrange_iommu *iommu,
+				 struct vrange_domain *dom,
+				 struct vrange_mapping *stop,
+				 enum vrange_backing backing)
+{
+	struct vrange_mapping *map;
+
+	vrange_for_each_mapping(map, iommu, 0, U64_MAX) {
+		if (map == stop)
+			break;
+		if (map->backing != backing || !vrange_mapping_in_domains(map))
+			continue;
+		iommu_unmap(dom->domain, vrange_mapping_start(map),
+			    vrange_mapping_length(map));
+	}
+}
+
+/*
+ * Maps every mapping of one kind into a new domain; on failure nothing is
+ * left in it (the RAM pass comes first, so a BAR failure unwinds both).
+ */
+static int vrange_domain_replay(struct vrange_iommu *iommu,
+				struct vrange_domain *dom,
+				enum vrange_backing backing, gfp_t gfp)
+{
+	struct vrange_mapping *map;
+	int rc;
+
+	vrange_for_each_mapping(map, iommu, 0, U64_MAX) {
+		if (map->backing != backing)
+			continue;
+		rc = vrange_domain_map(dom, map, gfp);
+		if (rc) {
+			vrange_domain_unwind(iommu, dom, map, backing);
+			if (backing == VRANGE_MMIO)
+				vrange_domain_unwind(iommu, dom, NULL,
+						     VRANGE_RAM);
+			return rc;
+		}
+		cond_resched();
+	}
+	return 0;
+}
+
 /**
- * vrange_domain_replay() - map every existing mapping into a new domain
+ * vrange_domain_add() - map every existing mapping into a new domain and
+ *	put it on the container's list
  * @iommu: the container, locked
  * @dom: the new domain, not yet on &vrange_iommu.domains
  *
+ * Memory is mapped first, allowed to reclaim. BARs follow under
+ * revoke_lock, which also covers adding the domain to the list, so a BAR
+ * revoked meanwhile is either not mapped into @dom or removed from it.
+ *
  * Return: 0, or a negative errno with nothing left mapped in @dom.
  */
-int vrange_domain_replay(struct vrange_iommu *iommu, struct vrange_domain *dom)
+int vrange_domain_add(struct vrange_iommu *iommu, struct vrange_domain *dom)
 {
-	struct vrange_mapping *map, *done;
 	int rc;
 
 	lockdep_assert_held(&iommu->lock);
 
-	vrange_for_each_mapping(map, iommu, 0, U64_MAX) {
-		rc = vrange_domain_map(dom, map);
-		if (rc)
-			goto err_unwind;
-		cond_resched();
-	}
-	return 0;
-
-err_unwind:
-	vrange_for_each_mapping(done, iommu, 0, U64_MAX) {
-		if (done == map)
-			break;
-		if (vrange_mapping_in_domains(done))
-			iommu_unmap(dom->domain, vrange_mapping_start(done),
-				    vrange_mapping_length(done));
-	}
+	rc = vrange_domain_replay(iommu, dom, VRANGE_RAM, GFP_KERNEL_ACCOUNT);
+	if (rc)
+		return rc;
+	mutex_lock(&iommu->revoke_lock);
+	rc = vrange_domain_replay(iommu, dom, VRANGE_MMIO, GFP_ATOMIC);
+	if (!rc)
+		list_add_tail(&dom->node, &iommu->domains);
+	mutex_unlock(&iommu->revoke_lock);
 	return rc;
 }

@@ -47,13 +47,14 @@ static bool vrange_mmio_invalidate(struct mmu_interval_notifier *sub,
 	if (!mmu_notifier_range_blockable(range))
 		return false;
 
-	mutex_lock(&iommu->lock);
+	/* Not iommu->lock: that is held while allocating, which may reclaim. */
+	mutex_lock(&iommu->revoke_lock);
 	mmu_interval_set_seq(sub, cur_seq);
 	if (map->mapped && !map->revoked) {
 		vrange_domain_unmap_one(iommu, map);
-		map->revoked = true;
+		WRITE_ONCE(map->revoked, true);
 	}
-	mutex_unlock(&iommu->lock);
+	mutex_unlock(&iommu->revoke_lock);
 	return true;
 }
 
@@ -160,16 +161,33 @@ int vrange_mmio_resolve(struct vrange_iommu *iommu, struct vrange_mapping *map)
 	return rc;
 }
 
-/*
- * True if the BAR mapping changed since its PFNs were looked up, so they
- * may be stale; vrange_iommu.lock held, which orders this against the
- * invalidation callback.
+/**
+ * vrange_mmio_install() - map a resolved BAR mapping into every domain
+ * @iommu: the container, locked
+ * @map: the mapping, resolved by vrange_mmio_resolve()
+ *
+ * Under revoke_lock, which orders it against the invalidation callback:
+ * either the PFNs are still those of the user mapping and the callback
+ * will see @map mapped, or nothing is mapped.
+ *
+ * Return: 0; -EAGAIN if the user mapping changed since the PFNs were
+ * looked up, so they may be stale; or an error from the IOMMU driver.
  */
-bool vrange_mmio_changed(struct vrange_mapping *map)
+int vrange_mmio_install(struct vrange_iommu *iommu, struct vrange_mapping *map)
 {
-	lockdep_assert_held(&map->iommu->lock);
-	return map->length &&
-	       mmu_interval_read_retry(&map->mmu_sub, map->mmu_seq);
+	int rc = 0;
+
+	lockdep_assert_held(&iommu->lock);
+	mutex_lock(&iommu->revoke_lock);
+	if (map->length &&
+	    mmu_interval_read_retry(&map->mmu_sub, map->mmu_seq))
+		rc = -EAGAIN;
+	if (!rc)
+		rc = vrange_domains_map(iommu, map, GFP_ATOMIC);
+	if (!rc)
+		map->mapped = true;
+	mutex_unlock(&iommu->revoke_lock);
+	return rc;
 }
 
 /* Stops watching the BAR mapping; no lock held, the mapping is unmapped. */

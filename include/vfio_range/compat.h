@@ -17,11 +17,13 @@
 /* iommu_map() takes a gfp argument since 6.3. */
 static inline int vrange_compat_iommu_map(struct iommu_domain *domain,
 					  unsigned long iova, phys_addr_t paddr,
-					  size_t size, int prot)
+					  size_t size, int prot, gfp_t gfp)
 {
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
-	return iommu_map(domain, iova, paddr, size, prot, GFP_KERNEL_ACCOUNT);
+	return iommu_map(domain, iova, paddr, size, prot, gfp);
 #else
+	if (!gfpflags_allow_blocking(gfp))
+		return iommu_map_atomic(domain, iova, paddr, size, prot);
 	return iommu_map(domain, iova, paddr, size, prot);
 #endif
 }

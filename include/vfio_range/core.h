@@ -76,11 +76,16 @@ struct vrange_stats {
  * @lock: protects the fields below it except where noted. Taken by the
  *	ioctls, by the VFIO core's attach/detach callbacks and by emulated
  *	devices pinning pages. Pinning and page-table work run under it.
+ * @revoke_lock: taken, inside @lock, wherever a BAR mapping enters or
+ *	leaves a domain and wherever @domains changes, and alone by the mmu
+ *	notifier that revokes BAR mappings. That notifier can run from
+ *	memory reclaim, so nothing under @revoke_lock allocates memory that
+ *	may reclaim: BARs are mapped with GFP_ATOMIC.
  * @mappings: interval tree of &struct vrange_mapping by IOVA. Changed only
  *	with both @op_lock and @lock held, so holding either is enough to
  *	walk it.
  * @nr_mappings: number of nodes in @mappings
- * @domains: list of &struct vrange_domain
+ * @domains: list of &struct vrange_domain; changed under @revoke_lock too
  * @groups: list of &struct vrange_group, with and without a domain
  * @pgsize_bitmap: IOMMU page sizes every domain supports (PAGE_SIZE and up)
  * @usable: sorted, disjoint, inclusive usable IOVA ranges
@@ -111,6 +116,7 @@ struct vrange_stats {
 struct vrange_iommu {
 	struct mutex op_lock;		/* see above */
 	struct mutex lock;		/* see above */
+	struct mutex revoke_lock;	/* see above */
 	struct rb_root_cached mappings;
 	unsigned int nr_mappings;
 	struct list_head domains;
@@ -210,9 +216,9 @@ enum vrange_backing {
  * @iommu: MMIO: the container, for @mmu_sub's callback
  * @mmu_sub: MMIO: watches the user mapping of the BAR
  * @mmu_seq: MMIO: @mmu_sub's sequence when the PFNs were looked up
- * @mapped: MMIO: in the domains; under vrange_iommu.lock
+ * @mapped: MMIO: in the domains; under vrange_iommu.revoke_lock
  * @revoked: MMIO: the BAR mapping went away and the IOMMU mapping was
- *	removed with it; under vrange_iommu.lock
+ *	removed with it; under vrange_iommu.revoke_lock
  * @free_node: on the list of mappings to free once no lock is held
  */
 struct vrange_mapping {
@@ -324,7 +330,7 @@ void vrange_pages_unpin(struct vrange_mapping *map);
 /* mmio.c: BARs mapped through their user mapping */
 bool vrange_vaddr_is_mmio(u64 vaddr);
 int vrange_mmio_resolve(struct vrange_iommu *iommu, struct vrange_mapping *map);
-bool vrange_mmio_changed(struct vrange_mapping *map);
+int vrange_mmio_install(struct vrange_iommu *iommu, struct vrange_mapping *map);
 void vrange_mmio_release(struct vrange_mapping *map);
 
 /* mapping.c: the IOVA -> pages engine */
@@ -339,7 +345,9 @@ void vrange_unmap_all(struct vrange_iommu *iommu);
 struct vrange_mapping *vrange_ram_at(struct vrange_iommu *iommu, u64 iova);
 void vrange_domain_unmap_one(struct vrange_iommu *iommu,
 			     struct vrange_mapping *map);
-int vrange_domain_replay(struct vrange_iommu *iommu, struct vrange_domain *dom);
+int vrange_domain_add(struct vrange_iommu *iommu, struct vrange_domain *dom);
+int vrange_domains_map(struct vrange_iommu *iommu, struct vrange_mapping *map,
+		       gfp_t gfp);
 
 /* iova_space.c: usable IOVA ranges */
 bool vrange_iova_usable(const struct vrange_iommu *iommu, u64 start, u64 last);
