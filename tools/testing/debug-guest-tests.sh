@@ -17,17 +17,7 @@ kmemleak=/sys/kernel/debug/kmemleak
 suite=vfio_range
 pass=0 fail=0 skip=0
 
-check() {
-	local what=$1
-	shift
-	if "$@"; then
-		echo "ok - $what"
-		pass=$((pass + 1))
-	else
-		echo "not ok - $what"
-		fail=$((fail + 1))
-	fi
-}
+. "$(dirname "${BASH_SOURCE[0]}")/tap.sh"
 
 # Whatever the kernel leaked while booting is not ours: scan once and set it
 # aside, so that the scan at the end reports only what the tests leaked.

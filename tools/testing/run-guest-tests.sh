@@ -16,17 +16,7 @@ module=$moddir/vfio_iommu_range.ko
 test_module=$moddir/vfio_range_test.ko
 pass=0 fail=0
 
-check() {
-	local what=$1
-	shift
-	if "$@"; then
-		echo "ok - $what"
-		pass=$((pass + 1))
-	else
-		echo "not ok - $what"
-		fail=$((fail + 1))
-	fi
-}
+. "$(dirname "${BASH_SOURCE[0]}")/tap.sh"
 
 loaded() { grep -q "^$1 " /proc/modules; }
 
