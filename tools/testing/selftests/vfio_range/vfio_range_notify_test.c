@@ -268,6 +268,14 @@ static void __check_events(struct __test_metadata *_metadata, const char *who,
 									\
 		expect_client_list(id, __exp, ARRAY_SIZE(__exp));	\
 	})
+/* An fd and an in-kernel client of the same kind both heard exactly these. */
+#define expect_fd_and_client(fd, id, ...)				\
+	({								\
+		const struct vfio_range_event __exp[] = { __VA_ARGS__ }; \
+									\
+		expect_fd_list(fd, __exp, ARRAY_SIZE(__exp));		\
+		expect_client_list(id, __exp, ARRAY_SIZE(__exp));	\
+	})
 #define expect_fd_none(fd)	expect_fd_list(fd, NULL, 0)
 #define expect_client_none(id)	expect_client_list(id, NULL, 0)
 
@@ -493,27 +501,17 @@ TEST_F(notify, granularity)
 	do_unmap(s, l, l - s + 1);
 	ASSERT_EQ(2ULL, self->seq);
 
-	expect_fd(arb, EV(EV_MAP, 1, s, l, 0), EV(EV_UNMAP, 2, s, l, 0));
-	expect_client(karb, EV(EV_MAP, 1, s, l, 0),
-		      EV(EV_UNMAP, 2, s, l, 0));
-	expect_fd(ali,
-		  EV(EV_MAP, 1, 0x43000, 0x43fff, 0xfff),
-		  EV(EV_MAP, 1, 0x44000, 0x47fff, 0x3fff),
-		  EV(EV_MAP, 1, 0x48000, 0x4bfff, 0x3fff),
-		  EV(EV_MAP, 1, 0x4c000, 0x4cfff, 0xfff),
-		  EV(EV_UNMAP, 2, 0x43000, 0x43fff, 0xfff),
-		  EV(EV_UNMAP, 2, 0x44000, 0x47fff, 0x3fff),
-		  EV(EV_UNMAP, 2, 0x48000, 0x4bfff, 0x3fff),
-		  EV(EV_UNMAP, 2, 0x4c000, 0x4cfff, 0xfff));
-	expect_client(kali,
-		      EV(EV_MAP, 1, 0x43000, 0x43fff, 0xfff),
-		      EV(EV_MAP, 1, 0x44000, 0x47fff, 0x3fff),
-		      EV(EV_MAP, 1, 0x48000, 0x4bfff, 0x3fff),
-		      EV(EV_MAP, 1, 0x4c000, 0x4cfff, 0xfff),
-		      EV(EV_UNMAP, 2, 0x43000, 0x43fff, 0xfff),
-		      EV(EV_UNMAP, 2, 0x44000, 0x47fff, 0x3fff),
-		      EV(EV_UNMAP, 2, 0x48000, 0x4bfff, 0x3fff),
-		      EV(EV_UNMAP, 2, 0x4c000, 0x4cfff, 0xfff));
+	expect_fd_and_client(arb, karb, EV(EV_MAP, 1, s, l, 0),
+			     EV(EV_UNMAP, 2, s, l, 0));
+	expect_fd_and_client(ali, kali,
+			     EV(EV_MAP, 1, 0x43000, 0x43fff, 0xfff),
+			     EV(EV_MAP, 1, 0x44000, 0x47fff, 0x3fff),
+			     EV(EV_MAP, 1, 0x48000, 0x4bfff, 0x3fff),
+			     EV(EV_MAP, 1, 0x4c000, 0x4cfff, 0xfff),
+			     EV(EV_UNMAP, 2, 0x43000, 0x43fff, 0xfff),
+			     EV(EV_UNMAP, 2, 0x44000, 0x47fff, 0x3fff),
+			     EV(EV_UNMAP, 2, 0x48000, 0x4bfff, 0x3fff),
+			     EV(EV_UNMAP, 2, 0x4c000, 0x4cfff, 0xfff));
 	/* Nothing more is queued. */
 	expect_fd_none(arb);
 	expect_fd_none(ali);
@@ -649,15 +647,6 @@ TEST_F(notify, unmap_merges_adjacent)
 {
 	const __u64 a = 0x11000, b = 0x13000, c = 0x18000, d = 0x30000;
 	const __u64 end = 0x1dfff;
-	const struct vfio_range_event aligned[] = {
-		EV(EV_UNMAP, 6, 0x11000, 0x11fff, 0xfff),
-		EV(EV_UNMAP, 6, 0x12000, 0x13fff, 0x1fff),
-		EV(EV_UNMAP, 6, 0x14000, 0x17fff, 0x3fff),
-		EV(EV_UNMAP, 6, 0x18000, 0x1bfff, 0x3fff),
-		EV(EV_UNMAP, 6, 0x1c000, 0x1dfff, 0x1fff),
-		EV(EV_UNMAP, 7, d, d + PG - 1, 0xfff),
-		EV(EV_UNMAP, 8, 0x1e000, 0x1efff, 0xfff),
-	};
 	int arb, ali, win;
 	__u32 kali;
 
@@ -681,9 +670,14 @@ TEST_F(notify, unmap_merges_adjacent)
 	expect_fd(arb, EV(EV_UNMAP, 6, a, end, 0),
 		  EV(EV_UNMAP, 7, d, d + PG - 1, 0),
 		  EV(EV_UNMAP, 8, end + 1, end + PG, 0));
-	/* An aligned fd and an aligned in-kernel client hear the same. */
-	expect_fd_list(ali, aligned, ARRAY_SIZE(aligned));
-	expect_client_list(kali, aligned, ARRAY_SIZE(aligned));
+	expect_fd_and_client(ali, kali,
+			     EV(EV_UNMAP, 6, 0x11000, 0x11fff, 0xfff),
+			     EV(EV_UNMAP, 6, 0x12000, 0x13fff, 0x1fff),
+			     EV(EV_UNMAP, 6, 0x14000, 0x17fff, 0x3fff),
+			     EV(EV_UNMAP, 6, 0x18000, 0x1bfff, 0x3fff),
+			     EV(EV_UNMAP, 6, 0x1c000, 0x1dfff, 0x1fff),
+			     EV(EV_UNMAP, 7, d, d + PG - 1, 0xfff),
+			     EV(EV_UNMAP, 8, 0x1e000, 0x1efff, 0xfff));
 	/* The merged run clipped to [0x12800, 0x18fff]. */
 	expect_fd(win,
 		  EV(EV_UNMAP, 6, 0x12800, 0x12fff, 0x7ff),
@@ -738,20 +732,12 @@ TEST_F(notify, unmap_all_two_ranges)
 	ASSERT_EQ(4ULL, self->seq);
 	do_unmap(0, U64_MAX, PG);
 
-	{
-		/* An fd and an in-kernel client hear the same. */
-		const struct vfio_range_event arbitrary[] = {
-			EV(EV_MAP, 1, a, a + PG - 1, 0),
-			EV(EV_MAP, 2, b, b + 2 * PG - 1, 0),
-			EV(EV_UNMAP, 3, a, a + PG - 1, 0),
-			EV(EV_UNMAP, 3, b, b + 2 * PG - 1, 0),
-			EV(EV_MAP, 4, a, a + PG - 1, 0),
-			EV(EV_UNMAP, 5, a, a + PG - 1, 0),
-		};
-
-		expect_fd_list(arb, arbitrary, ARRAY_SIZE(arbitrary));
-		expect_client_list(karb, arbitrary, ARRAY_SIZE(arbitrary));
-	}
+	expect_fd_and_client(arb, karb, EV(EV_MAP, 1, a, a + PG - 1, 0),
+			     EV(EV_MAP, 2, b, b + 2 * PG - 1, 0),
+			     EV(EV_UNMAP, 3, a, a + PG - 1, 0),
+			     EV(EV_UNMAP, 3, b, b + 2 * PG - 1, 0),
+			     EV(EV_MAP, 4, a, a + PG - 1, 0),
+			     EV(EV_UNMAP, 5, a, a + PG - 1, 0));
 	expect_fd(ali, EV(EV_MAP, 1, a, a + PG - 1, 0xfff),
 		  EV(EV_MAP, 2, b, b + 2 * PG - 1, 0x1fff),
 		  EV(EV_UNMAP, 3, a, a + PG - 1, 0xfff),
