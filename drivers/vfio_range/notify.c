@@ -19,7 +19,8 @@
 
 static bool vrange_client_valid(const struct vfio_range_client *client)
 {
-	const u32 events = VFIO_RANGE_EVENT_MAP | VFIO_RANGE_EVENT_UNMAP;
+	const u32 events = VFIO_RANGE_EVENT_MAP | VFIO_RANGE_EVENT_UNMAP |
+			   VFIO_RANGE_EVENT_REVOKED;
 
 	return client->notify && client->events &&
 	       !(client->events & ~events) && client->start <= client->last &&

@@ -19,7 +19,8 @@ struct vrange_iommu;
 
 /**
  * struct vfio_range_notification - one event given to a client
- * @type: VFIO_RANGE_EVENT_MAP or VFIO_RANGE_EVENT_UNMAP
+ * @type: VFIO_RANGE_EVENT_MAP, VFIO_RANGE_EVENT_UNMAP or
+ *	VFIO_RANGE_EVENT_REVOKED
  * @seq: sequence number of the operation in its container, from 1
  * @start: first IOVA, inside the client's window
  * @last: last IOVA, inclusive, inside the client's window
@@ -67,7 +68,8 @@ typedef void (*vfio_range_released_fn)(struct vfio_range_client *client);
  * struct vfio_range_client - a notifier client
  * @start: first IOVA of the window
  * @last: last IOVA of the window, inclusive
- * @events: VFIO_RANGE_EVENT_MAP and/or VFIO_RANGE_EVENT_UNMAP
+ * @events: any of VFIO_RANGE_EVENT_MAP, VFIO_RANGE_EVENT_UNMAP and
+ *	VFIO_RANGE_EVENT_REVOKED
  * @granularity: an &enum vfio_range_granularity value
  * @notify: the event callback
  * @released: optional: told when the container is released

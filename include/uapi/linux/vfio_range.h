@@ -80,10 +80,22 @@
  * reports %VFIO_RANGE_MAP_OUT_EMPTY. Either way the request is remembered:
  * unmapping [start, last] removes exactly what it mapped.
  *
- * When the user mapping of the BAR goes away (munmap, process exit) or
- * vfio-pci revokes it (memory decode disabled, reset), the IOMMU mapping is
- * removed at once, so no DMA can reach the BAR after the user lost it; the
- * request stays recorded until it is unmapped.
+ * The user mapping must be shared (a private, copy-on-write mapping of
+ * device memory is refused with EFAULT), readable, and writable with
+ * writable page table entries for a %VFIO_RANGE_MAP_WRITE request
+ * (EFAULT otherwise), so a device can never write what the user cannot.
+ *
+ * When the user loses access to the BAR through that mapping (munmap,
+ * process exit, an mprotect() that takes away a permission the request
+ * needs) or vfio-pci revokes it (memory decode disabled, reset), the IOMMU
+ * mapping is removed at once, so no DMA reaches the BAR after the user lost
+ * it. Invalidations that take no access away (clearing soft-dirty bits,
+ * an mprotect() that keeps the permissions the request needs) leave the
+ * mapping alone. A revoked request stays recorded until it is unmapped and
+ * is never mapped again by itself: clients that asked for
+ * %VFIO_RANGE_EVENT_REVOKED receive a record for it, and the kernel log
+ * says so. To map the BAR again, unmap the request's range and map it anew
+ * once the user mapping is back (for vfio-pci: memory decode enabled).
  */
 
 /**
@@ -223,13 +235,22 @@ struct vfio_range_unmap {
  * @VFIO_RANGE_EVENT_OVERFLOW: the queue was full and @lost events were
  *	dropped after the previous record; the client must resynchronise its
  *	view of [start, last] (its window). Later events keep flowing.
+ * @VFIO_RANGE_EVENT_REVOKED: the IOMMU mapping of device memory at
+ *	[start, last] was revoked because the user mapping of the BAR went
+ *	away or lost a permission the request needs (see "Device memory").
+ *	The request stays recorded; DMA to it is blocked until it is unmapped
+ *	and mapped again. Delivered shortly after the revocation, from a
+ *	worker, with a sequence number of its own.
  *
- * MAP and UNMAP are also the bits of &struct vfio_range_notifier.events.
+ * MAP, UNMAP and REVOKED are also the bits of
+ * &struct vfio_range_notifier.events: a client hears only of the kinds it
+ * asked for (an overflow record can reach any userspace client).
  */
 enum vfio_range_event_type {
 	VFIO_RANGE_EVENT_MAP = 1 << 0,
 	VFIO_RANGE_EVENT_UNMAP = 1 << 1,
 	VFIO_RANGE_EVENT_OVERFLOW = 1 << 2,
+	VFIO_RANGE_EVENT_REVOKED = 1 << 3,
 };
 
 /**
@@ -276,8 +297,8 @@ struct vfio_range_event {
  * struct vfio_range_notifier - ioctl(VFIO_IOMMU_RANGE_NOTIFIER)
  * @argsz: sizeof(struct vfio_range_notifier)
  * @flags: 0
- * @events: the events to report: VFIO_RANGE_EVENT_MAP and/or
- *	VFIO_RANGE_EVENT_UNMAP
+ * @events: the events to report: any of VFIO_RANGE_EVENT_MAP,
+ *	VFIO_RANGE_EVENT_UNMAP and VFIO_RANGE_EVENT_REVOKED
  * @granularity: an &enum vfio_range_granularity value
  * @start: first IOVA of the window
  * @last: last IOVA of the window, inclusive; [0, U64_MAX] is allowed
