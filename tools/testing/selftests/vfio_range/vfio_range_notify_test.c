@@ -1563,7 +1563,7 @@ TEST_F(notify, notifier_errors)
 	test_err_notifier(EINVAL, 0, ARB, 0, U64_MAX);
 	test_err_notifier(EINVAL, EV_OVERFLOW, ARB, 0, U64_MAX);
 	test_err_notifier(EINVAL, EV_BOTH | EV_OVERFLOW, ARB, 0, U64_MAX);
-	test_err_notifier(EINVAL, EV_MAP | 1U << 3, ARB, 0, U64_MAX);
+	test_err_notifier(EINVAL, EV_MAP | 1U << 4, ARB, 0, U64_MAX);
 	test_err_notifier(EINVAL, EV_UNMAP | 1U << 31, ARB, 0, U64_MAX);
 	test_err_notifier(EINVAL, ~0U, ARB, 0, U64_MAX);
 
