@@ -31,11 +31,12 @@ static int span_list_cut_aperture(struct vrange_span_list *list,
 	return 0;
 }
 
-/* Calls @fn on each reserved region of @group until it returns non-zero. */
+typedef int (*vrange_resv_fn)(const struct iommu_resv_region *resv,
+			      void *arg);
+
+/* Calls @fn on each reserved region of @group until it returns not 0. */
 static int vrange_group_resv_walk(struct iommu_group *group,
-				  int (*fn)(const struct iommu_resv_region *resv,
-					    void *arg),
-				  void *arg)
+				  vrange_resv_fn fn, void *arg)
 {
 	struct iommu_resv_region *resv, *tmp;
 	LIST_HEAD(regions);

@@ -451,14 +451,14 @@ static u64 vrange_remove_range(struct vrange_iommu *iommu, u64 start, u64 last,
 
 		iommu_iotlb_gather_init(&gather);
 		vrange_for_each_mapping(map, iommu, start, last) {
+			u64 iova = vrange_mapping_start(map);
+			size_t size = vrange_mapping_length(map);
+
 			if (!vrange_mapping_in_domains(map))
 				continue;
-			vrange_unmap_check(map, vrange_mapping_start(map),
-					   vrange_mapping_length(map),
-					   iommu_unmap_fast(dom->domain,
-						vrange_mapping_start(map),
-						vrange_mapping_length(map),
-						&gather));
+			vrange_unmap_check(map, iova, size,
+					   iommu_unmap_fast(dom->domain, iova,
+							    size, &gather));
 			cond_resched();
 		}
 		vrange_stat_add(iommu, VRANGE_STAT_IOTLB_SYNCS, 1);

@@ -165,7 +165,8 @@ void vrange_mmio_report_revoked(struct work_struct *work)
 		mutex_unlock(&iommu->lock);
 		pr_info_ratelimited("vfio-range: container %u (%s[%d]): BAR mapping [%#llx, %#llx] revoked: the user mapping lost access\n",
 				    iommu->id, iommu->opener_comm,
-				    iommu->opener_pid, vrange_mapping_start(map),
+				    iommu->opener_pid,
+				    vrange_mapping_start(map),
 				    vrange_mapping_last(map));
 		down_read(&iommu->clients_rwsem);
 		vrange_notify(iommu, VFIO_RANGE_EVENT_REVOKED, seq,

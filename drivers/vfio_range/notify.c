@@ -17,7 +17,8 @@
 #include <vfio_range/core.h>
 #include <vfio_range/range.h>
 
-static bool vrange_client_valid(const struct vfio_range_client *client)
+/* True if @client's public fields make a client. */
+bool vrange_client_valid(const struct vfio_range_client *client)
 {
 	const u32 events = VFIO_RANGE_EVENT_MAP | VFIO_RANGE_EVENT_UNMAP |
 			   VFIO_RANGE_EVENT_REVOKED;

@@ -267,9 +267,18 @@ static struct vrange_notifier_file *
 vrange_notifier_file_alloc(const struct vfio_range_notifier *cmd)
 {
 	unsigned int capacity = cmd->queue_len ?: VRANGE_QUEUE_DEFAULT;
+	const struct vfio_range_client wanted = {
+		.start = cmd->start,
+		.last = cmd->last,
+		.events = cmd->events,
+		.granularity = cmd->granularity,
+		.notify = vrange_notifier_fd_event,
+	};
 	struct vrange_notifier_file *nf;
 
-	if (capacity < 2 || capacity > VRANGE_QUEUE_MAX)
+	/* Every bad field is EINVAL before anything is allocated. */
+	if (capacity < 2 || capacity > VRANGE_QUEUE_MAX ||
+	    !vrange_client_valid(&wanted))
 		return ERR_PTR(-EINVAL);
 
 	nf = kzalloc(sizeof(*nf), GFP_KERNEL_ACCOUNT);
@@ -284,11 +293,7 @@ vrange_notifier_file_alloc(const struct vfio_range_notifier *cmd)
 	mutex_init(&nf->read_lock);
 	spin_lock_init(&nf->lock);
 	init_waitqueue_head(&nf->wait);
-	nf->client.start = cmd->start;
-	nf->client.last = cmd->last;
-	nf->client.events = cmd->events;
-	nf->client.granularity = cmd->granularity;
-	nf->client.notify = vrange_notifier_fd_event;
+	nf->client = wanted;
 	nf->client.released = vrange_notifier_fd_released;
 	return nf;
 }

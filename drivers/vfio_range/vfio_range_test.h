@@ -30,7 +30,7 @@ enum vfio_range_test_op {
 };
 
 /* emudev_add.flags: a device without a dma_unmap callback */
-#define VFIO_RANGE_TEST_EMUDEV_NO_DMA_UNMAP	(1U << 0)
+#define VFIO_RANGE_TEST_EMUDEV_NO_DMA_UNMAP	1U
 
 /* emudev_keep_pins.keep: keep pins on dma_unmap (1), and even when closed */
 #define VFIO_RANGE_TEST_KEEP_PINS		1U

@@ -414,6 +414,7 @@ struct vrange_group *vrange_find_group(struct vrange_iommu *iommu,
 struct vrange_iommu *vrange_iommu_get_by_group(struct iommu_group *group);
 
 /* notify.c: event fan-out to clients */
+bool vrange_client_valid(const struct vfio_range_client *client);
 int vrange_client_add(struct vrange_iommu *iommu,
 		      struct vfio_range_client *client);
 void vrange_client_remove(struct vfio_range_client *client);

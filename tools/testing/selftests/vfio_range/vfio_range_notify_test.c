@@ -1709,7 +1709,7 @@ TEST_F(notify, kernel_client_errors)
 
 	test_err_client_add(EINVAL, 0, ARB, 0, U64_MAX);
 	test_err_client_add(EINVAL, EV_OVERFLOW, ARB, 0, U64_MAX);
-	test_err_client_add(EINVAL, EV_BOTH | 1U << 3, ARB, 0, U64_MAX);
+	test_err_client_add(EINVAL, EV_BOTH | 1U << 4, ARB, 0, U64_MAX);
 	test_err_client_add(EINVAL, EV_BOTH, 2, 0, U64_MAX);
 	test_err_client_add(EINVAL, EV_BOTH, ARB, 1, 0);
 
