@@ -94,52 +94,66 @@ static void vrange_iommu_unmap(struct vrange_mapping *map,
 }
 
 /*
- * Maps @map into @dom: RAM as one iommu_map() per physically contiguous run
- * so the IOMMU driver can use its large pages, a BAR as one range. On
- * failure nothing of @map stays in @dom.
+ * The physically contiguous runs of what @map maps, in IOVA order: for a
+ * BAR as looked up, for RAM found in the pinned pages. @cursor starts at
+ * 0; returns false after the last run.
+ */
+static bool vrange_mapping_next_run(const struct vrange_mapping *map,
+				    unsigned long *cursor, unsigned long *pfn,
+				    unsigned long *npages)
+{
+	unsigned long i = *cursor;
+
+	if (map->backing == VRANGE_MMIO) {
+		if (i >= map->nr_runs)
+			return false;
+		*pfn = map->runs[i].pfn;
+		*npages = map->runs[i].npages;
+		*cursor = i + 1;
+		return true;
+	}
+	if (i >= map->npages)
+		return false;
+	*pfn = page_to_pfn(map->pages[i]);
+	*npages = 1;
+	while (i + *npages < map->npages &&
+	       page_to_pfn(map->pages[i + *npages]) == *pfn + *npages)
+		(*npages)++;
+	*cursor = i + *npages;
+	return true;
+}
+
+/*
+ * Maps @map into @dom with one iommu_map() per physically contiguous run,
+ * so the IOMMU driver can use its large pages. On failure nothing of @map
+ * stays in @dom.
  */
 static int vrange_domain_map(struct vrange_domain *dom,
 			     struct vrange_mapping *map, gfp_t gfp)
 {
-	u64 start = vrange_mapping_start(map);
-	unsigned long i = 0;
+	int prot = map->iommu_prot |
+		   (map->backing == VRANGE_MMIO ? IOMMU_MMIO : IOMMU_CACHE);
+	u64 start = vrange_mapping_start(map), iova = start;
+	unsigned long cursor = 0, pfn, npages;
 	int rc;
 
 	if (!vrange_mapping_in_domains(map))
 		return 0;
-	if (map->backing == VRANGE_MMIO) {
-		vrange_stat_add(map->iommu, VRANGE_STAT_IOMMU_MAP_CALLS, 1);
-		vrange_stat_add(map->iommu, VRANGE_STAT_IOMMU_MAPPED_BYTES,
-				map->length);
-		return vrange_compat_iommu_map(dom->domain, start,
-					       PFN_PHYS(map->pfn), map->length,
-					       map->iommu_prot | IOMMU_MMIO,
-					       gfp);
-	}
-
-	while (i < map->npages) {
-		unsigned long pfn = page_to_pfn(map->pages[i]);
-		unsigned long run = 1;
-
-		while (i + run < map->npages &&
-		       page_to_pfn(map->pages[i + run]) == pfn + run)
-			run++;
+	while (vrange_mapping_next_run(map, &cursor, &pfn, &npages)) {
+		size_t size = npages << PAGE_SHIFT;
 
 		vrange_stat_add(map->iommu, VRANGE_STAT_IOMMU_MAP_CALLS, 1);
 		vrange_stat_add(map->iommu, VRANGE_STAT_IOMMU_MAPPED_BYTES,
-				run << PAGE_SHIFT);
-		rc = vrange_compat_iommu_map(dom->domain,
-					     start + (i << PAGE_SHIFT),
-					     PFN_PHYS(pfn), run << PAGE_SHIFT,
-					     map->iommu_prot | IOMMU_CACHE,
-					     gfp);
+				size);
+		rc = vrange_compat_iommu_map(dom->domain, iova, PFN_PHYS(pfn),
+					     size, prot, gfp);
 		if (rc) {
-			if (i)
+			if (iova > start)
 				vrange_iommu_unmap(map, dom->domain, start,
-						   i << PAGE_SHIFT);
+						   iova - start);
 			return rc;
 		}
-		i += run;
+		iova += size;
 	}
 	return 0;
 }

@@ -8,6 +8,10 @@
  * through vfio_dma_rw() and log the dma_unmap calls they get, checking
  * inside each call that the pages they pinned are still pinned and intact.
  *
+ * An mmap of the device shows the pages of a PCI memory BAR, at the
+ * physical address given as the offset, with each pair of pages swapped:
+ * a device memory mapping whose PFNs are not contiguous.
+ *
  * Clients belong to the open file and go with it. Devices are platform
  * devices bound to this module; they go on EMUDEV_DEL or at unload, and
  * their VFIO device fd must be closed first (the VFIO core waits for it).
@@ -698,11 +702,54 @@ static int test_release(struct inode *inode, struct file *file)
 	return 0;
 }
 
+/* True if [start, start + len) lies inside one memory BAR of a PCI device. */
+static bool test_in_pci_bar(phys_addr_t start, size_t len)
+{
+	struct pci_dev *pdev = NULL;
+	int bar;
+
+	for_each_pci_dev(pdev) {
+		for (bar = 0; bar < PCI_STD_NUM_BARS; bar++) {
+			const struct resource *res = &pdev->resource[bar];
+
+			if ((res->flags & IORESOURCE_MEM) &&
+			    start >= res->start && len &&
+			    start + len - 1 <= res->end) {
+				pci_dev_put(pdev);
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
+static int test_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	phys_addr_t base = (phys_addr_t)vma->vm_pgoff << PAGE_SHIFT;
+	unsigned long i, npages = vma_pages(vma);
+	int rc;
+
+	/* Shared only: device memory is never copy-on-write. */
+	if (!(vma->vm_flags & VM_SHARED) || npages % 2 ||
+	    !test_in_pci_bar(base, npages << PAGE_SHIFT))
+		return -EINVAL;
+	vma->vm_page_prot = pgprot_noncached(vma->vm_page_prot);
+	for (i = 0; i < npages; i++) {
+		rc = remap_pfn_range(vma, vma->vm_start + (i << PAGE_SHIFT),
+				     PHYS_PFN(base) + (i ^ 1), PAGE_SIZE,
+				     vma->vm_page_prot);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
 static const struct file_operations test_fops = {
 	.owner = THIS_MODULE,
 	.open = test_open,
 	.release = test_release,
 	.unlocked_ioctl = test_ioctl,
+	.mmap = test_mmap,
 };
 
 static struct miscdevice test_misc = {

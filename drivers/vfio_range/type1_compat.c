@@ -5,10 +5,11 @@
  * userspace such as QEMU that only knows VFIO_TYPE1v2_IOMMU.
  *
  * This file only turns {iova, size} into [start, last] and checks what the
- * engine does not: the fields and flags of type1's structures, sizes of 0,
- * sizes that wrap, and (unmap only) alignment. Everything else is the
- * engine's, with its two errnos type1 does not have mapped back to EINVAL.
- * See Documentation/type1-compat.rst.
+ * engine does not, in type1's order: the fields and flags of type1's
+ * structures, sizes of 0, alignment, and ranges that wrap past 2^64, which
+ * are EOVERFLOW as in mainline type1 since 6.18 (EINVAL before). Everything
+ * else is the engine's, with ERANGE, which type1 does not have, mapped back
+ * to EINVAL. See Documentation/type1-compat.rst.
  */
 #include <linux/iommu.h>
 #include <linux/uaccess.h>
@@ -34,7 +35,7 @@ bool vrange_type1_offered(const struct vrange_iommu *iommu)
 	return READ_ONCE(vrange_compat_type1);
 }
 
-/* type1 aligns unmaps to the smallest IOMMU page size; the engine not. */
+/* The smallest IOMMU page size, which type1 checks before wrapping. */
 static u64 vrange_type1_pgsize(struct vrange_iommu *iommu)
 {
 	u64 pgsize;
@@ -59,6 +60,7 @@ int vrange_type1_map_dma(struct vrange_iommu *iommu, void __user *uptr)
 			  VFIO_DMA_MAP_FLAG_VADDR;
 	struct vfio_iommu_type1_dma_map map;
 	struct vrange_map_req req = {};
+	u64 pgsize, vaddr_last;
 	int rc;
 
 	/* Like type1: only minsz is read; bytes past it are ignored. */
@@ -74,18 +76,19 @@ int vrange_type1_map_dma(struct vrange_iommu *iommu, void __user *uptr)
 		req.iommu_prot |= IOMMU_READ;
 	if (map.flags & VFIO_DMA_MAP_FLAG_WRITE)
 		req.iommu_prot |= IOMMU_WRITE;
-	if (!req.iommu_prot || !map.size)
+	pgsize = vrange_type1_pgsize(iommu);
+	if (!req.iommu_prot || !map.size ||
+	    (map.size | map.iova | map.vaddr) & (pgsize - 1))
 		return -EINVAL;
 	req.vaddr = map.vaddr;
 	req.start = map.iova;
-	if (check_add_overflow(map.iova, map.size - 1, &req.last))
-		return -EINVAL;
+	if (check_add_overflow(map.iova, map.size - 1, &req.last) ||
+	    check_add_overflow(map.vaddr, map.size - 1, &vaddr_last))
+		return -EOVERFLOW;
 
 	rc = vrange_map(iommu, &req);
-	/* type1 has one errno for a wrapping vaddr and an unusable IOVA. */
-	if (rc == -EOVERFLOW || rc == -ERANGE)
-		return -EINVAL;
-	return rc;
+	/* type1 has one errno for an unusable IOVA and a bad alignment. */
+	return rc == -ERANGE ? -EINVAL : rc;
 }
 
 /**
@@ -127,9 +130,10 @@ int vrange_type1_unmap_dma(struct vrange_iommu *iommu, void __user *uptr)
 			return -EINVAL;
 		last = U64_MAX;
 	} else {
-		if (!unmap.size || unmap.size & (pgsize - 1) ||
-		    check_add_overflow(unmap.iova, unmap.size - 1, &last))
+		if (!unmap.size || unmap.size & (pgsize - 1))
 			return -EINVAL;
+		if (check_add_overflow(unmap.iova, unmap.size - 1, &last))
+			return -EOVERFLOW;
 	}
 
 	rc = vrange_unmap_range(iommu, unmap.iova, last, &unmap.size);

@@ -211,12 +211,22 @@ struct vrange_pin {
 /**
  * enum vrange_backing - what a mapping points the IOMMU at
  * @VRANGE_RAM: ordinary memory, pinned page by page
- * @VRANGE_MMIO: a VM_PFNMAP/VM_IO range (a device BAR): contiguous PFNs,
- *	neither pinned nor charged
+ * @VRANGE_MMIO: a VM_PFNMAP/VM_IO range (a device BAR): PFNs, neither
+ *	pinned nor charged
  */
 enum vrange_backing {
 	VRANGE_RAM,
 	VRANGE_MMIO,
+};
+
+/**
+ * struct vrange_pfn_run - physically contiguous PFNs of a BAR mapping
+ * @pfn: first PFN
+ * @npages: number of pages
+ */
+struct vrange_pfn_run {
+	unsigned long pfn;
+	unsigned long npages;
 };
 
 /**
@@ -239,7 +249,11 @@ enum vrange_backing {
  * @mm: RAM: the mm whose locked_vm shows @pages (held with mmgrab())
  * @user: RAM: the user charged for @pages against RLIMIT_MEMLOCK (held
  *	with get_uid()), or NULL if the mapping task had CAP_IPC_LOCK
- * @pfn: MMIO: first PFN
+ * @runs: MMIO: the PFNs in IOVA order, as few runs as they allow;
+ *	@single_run for a BAR that is one run, as a BAR mapping usually is
+ * @nr_runs: MMIO: entries in @runs
+ * @max_runs: MMIO: room in @runs
+ * @single_run: MMIO: storage for @runs of one run
  * @iommu: MMIO: the container, for @mmu_sub's callback
  * @mmu_sub: MMIO: watches the user mapping of the BAR
  * @mmu_seq: MMIO: @mmu_sub's sequence when the PFNs were looked up
@@ -268,7 +282,10 @@ struct vrange_mapping {
 	struct mm_struct *mm;
 	struct user_struct *user;
 
-	unsigned long pfn;
+	struct vrange_pfn_run *runs;
+	unsigned long nr_runs;
+	unsigned long max_runs;
+	struct vrange_pfn_run single_run;
 	struct vrange_iommu *iommu;
 	struct mmu_interval_notifier mmu_sub;
 	unsigned long mmu_seq;

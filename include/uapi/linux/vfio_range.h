@@ -72,8 +72,8 @@
  * such as a BAR mmapped from a vfio-pci device fd, maps the PFNs behind it
  * for peer-to-peer DMA: nothing is pinned or charged, and the IOMMU maps
  * them as MMIO. The whole range must lie in that one mapping (EINVAL if it
- * leaves it) and its PFNs must be contiguous (EINVAL); RAM mapped with
- * ``VM_PFNMAP`` is refused (EFAULT).
+ * leaves it); its PFNs may lie in any order (each contiguous run is one
+ * IOMMU mapping); RAM mapped with ``VM_PFNMAP`` is refused (EFAULT).
  *
  * QEMU hands over BAR sections whose edges need not fall on IOMMU pages.
  * With %VFIO_RANGE_MAP_TRIM the request maps the largest aligned interior
