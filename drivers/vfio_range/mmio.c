@@ -225,7 +225,8 @@ static int vrange_mmio_add_pfn(struct vrange_mapping *map, unsigned long pfn)
 				runs[0] = map->single_run;
 		} else {
 			runs = krealloc_array(map->runs, 2 * map->max_runs,
-					      sizeof(*runs), GFP_KERNEL_ACCOUNT);
+					      sizeof(*runs),
+					      GFP_KERNEL_ACCOUNT);
 		}
 		if (!runs)
 			return -ENOMEM;
