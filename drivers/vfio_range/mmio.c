@@ -158,6 +158,7 @@ void vrange_mmio_report_revoked(struct work_struct *work)
 
 	mutex_lock(&iommu->op_lock);
 	vrange_for_each_mapping(map, iommu, 0, U64_MAX) {
+		cond_resched();
 		if (map->backing != VRANGE_MMIO || map->revoke_reported ||
 		    !READ_ONCE(map->revoked))
 			continue;
