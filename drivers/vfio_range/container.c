@@ -36,7 +36,8 @@ void *vrange_open(unsigned long type)
 	struct vrange_iommu *iommu;
 
 	if (type != VFIO_RANGE_IOMMU &&
-	    !(type == VFIO_TYPE1v2_IOMMU && vrange_type1_offered(NULL)))
+	    !((type == VFIO_TYPE1v2_IOMMU || type == VFIO_TYPE1_IOMMU) &&
+	      vrange_type1_offered(NULL)))
 		return ERR_PTR(-EINVAL);
 
 	iommu = kzalloc(sizeof(*iommu), GFP_KERNEL_ACCOUNT);

@@ -40,6 +40,8 @@ static const char *vrange_type_name(unsigned long type)
 		return "VFIO_RANGE_IOMMU";
 	case VFIO_TYPE1v2_IOMMU:
 		return "VFIO_TYPE1v2_IOMMU";
+	case VFIO_TYPE1_IOMMU:
+		return "VFIO_TYPE1_IOMMU";
 	default:
 		return "unknown";
 	}

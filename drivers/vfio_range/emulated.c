@@ -143,6 +143,10 @@ int vrange_pin_pages(void *iommu_data, struct iommu_group *group,
 			       &last))
 		return -EINVAL;
 
+	/* As in type1: v1 containers do not pin for devices. */
+	if (vrange_type1_v1(iommu))
+		return -EACCES;
+
 	mutex_lock(&iommu->lock);
 	grp = vrange_find_group(iommu, group);
 	if (!grp || !vrange_group_can_unpin(iommu, group)) {

@@ -588,12 +588,34 @@ static void vrange_mark_removing(struct vrange_iommu *iommu, u64 start,
 }
 
 /*
- * The unmap itself. @force is for the container's release: pins that
- * emulated devices failed to drop are then discarded instead of failing.
+ * type1 v1's unmap rule, applied to extents in IOVA order: if the first
+ * extent that meets [start, last] begins before @start, nothing is
+ * removed; else every extent that meets the range is removed whole, so the
+ * range grows to the end of the one holding @last. Returns false for
+ * "nothing", else true with *@last moved. iommu->lock held.
+ */
+static bool vrange_unmap_v1_range(struct vrange_iommu *iommu, u64 start,
+				  u64 *last)
+{
+	struct vrange_mapping *map = vrange_mapping_first(iommu, start, *last);
+
+	if (!map || vrange_extent_start(map) < start)
+		return false;
+	map = vrange_mapping_first(iommu, *last, *last);
+	if (map)
+		*last = vrange_extent_last(map);
+	return true;
+}
+
+/*
+ * The unmap itself. VRANGE_UNMAP_RELEASE is for the container's release:
+ * pins that emulated devices failed to drop are then discarded instead of
+ * failing.
  */
 static int __vrange_unmap(struct vrange_iommu *iommu, u64 start, u64 last,
-			  bool force, u64 *unmapped)
+			  enum vrange_unmap_mode mode, u64 *unmapped)
 {
+	bool force = mode == VRANGE_UNMAP_RELEASE;
 	struct vrange_mapping *map;
 	LIST_HEAD(dead);
 	u64 seq;
@@ -605,6 +627,9 @@ static int __vrange_unmap(struct vrange_iommu *iommu, u64 start, u64 last,
 
 	mutex_lock(&iommu->op_lock);
 	mutex_lock(&iommu->lock);
+	if (mode == VRANGE_UNMAP_V1 &&
+	    !vrange_unmap_v1_range(iommu, start, &last))
+		goto out_unlock;
 	/*
 	 * Only the extents holding start and last can straddle an edge;
 	 * check both before touching anything.
@@ -665,20 +690,25 @@ out_unlock:
  * @iommu: the container
  * @start: first IOVA of the range
  * @last: last IOVA of the range, inclusive
+ * @mode: VRANGE_UNMAP_EXACT, or VRANGE_UNMAP_V1 for type1 v1's rule
  * @unmapped: output: the bytes that were mapped and are removed
  *
- * Removes the mappings whose extent (the range their map request named)
- * lies inside the range. Clients and emulated devices are told before
- * anything is released.
+ * Exact: removes the mappings whose extent (the range their map request
+ * named) lies inside the range. V1: if the first extent meeting the range
+ * begins before @start, removes nothing; else removes every extent meeting
+ * it, whole. Clients and emulated devices are told before anything is
+ * released.
  *
- * Return: 0; -EINVAL if @start > @last or an extent straddles an edge of
- * the range; -EDEADLOCK if an emulated device would not unpin pages in the
- * range. On error nothing is removed.
+ * Return: 0; -EINVAL if @start > @last or (exact) an extent straddles an
+ * edge of the range; -EDEADLOCK if an emulated device would not unpin pages
+ * in the range. On error nothing is removed.
  */
 int vrange_unmap_range(struct vrange_iommu *iommu, u64 start, u64 last,
-		       u64 *unmapped)
+		       enum vrange_unmap_mode mode, u64 *unmapped)
 {
-	return __vrange_unmap(iommu, start, last, false, unmapped);
+	if (WARN_ON_ONCE(mode == VRANGE_UNMAP_RELEASE))
+		return -EINVAL;
+	return __vrange_unmap(iommu, start, last, mode, unmapped);
 }
 
 /**
@@ -689,7 +719,7 @@ void vrange_unmap_all(struct vrange_iommu *iommu)
 {
 	u64 unmapped;
 
-	__vrange_unmap(iommu, 0, U64_MAX, true, &unmapped);
+	__vrange_unmap(iommu, 0, U64_MAX, VRANGE_UNMAP_RELEASE, &unmapped);
 }
 
 /*

@@ -600,7 +600,8 @@ static int test_emudev_check_pins(struct test_emudev *tdev,
 	cmd->emudev_check_pins.out_valid = 0;
 	xa_for_each(&tdev->pins, index, pin) {
 		cmd->emudev_check_pins.out_seen++;
-		if (page_ref_count(pin->page) > 0 &&
+		/* A tail page has no count of its own: its folio's. */
+		if (folio_ref_count(page_folio(pin->page)) > 0 &&
 		    test_page_value(pin->page) == pin->value)
 			cmd->emudev_check_pins.out_valid++;
 	}

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Compat mode: upstream type1's VFIO_IOMMU_MAP_DMA and VFIO_IOMMU_UNMAP_DMA
- * (the v2 semantics) as a second front door to the mapping engine, for
- * userspace such as QEMU that only knows VFIO_TYPE1v2_IOMMU.
+ * as a second front door to the mapping engine, for userspace that only
+ * knows type1: QEMU (VFIO_TYPE1v2_IOMMU) and DPDK (VFIO_TYPE1_IOMMU, v1,
+ * whose unmap removes whole mappings from the first one that begins in the
+ * range, and nothing if the range begins inside one).
  *
  * This file only turns {iova, size} into [start, last] and checks what the
  * engine does not, in type1's order: the fields and flags of type1's
@@ -25,14 +27,21 @@
  * A container keeps the front door it was opened with; a new one gets
  * type1's only while the compat_type1 parameter is on.
  *
- * Return: true for a container opened as VFIO_TYPE1v2_IOMMU, or for none
- * while compat mode is on.
+ * Return: true for a container opened as VFIO_TYPE1v2_IOMMU or
+ * VFIO_TYPE1_IOMMU, or for none while compat mode is on.
  */
 bool vrange_type1_offered(const struct vrange_iommu *iommu)
 {
 	if (iommu)
-		return iommu->type == VFIO_TYPE1v2_IOMMU;
+		return iommu->type == VFIO_TYPE1v2_IOMMU ||
+		       iommu->type == VFIO_TYPE1_IOMMU;
 	return READ_ONCE(vrange_compat_type1);
+}
+
+/* True for a container opened as type1 v1 (VFIO_TYPE1_IOMMU). */
+bool vrange_type1_v1(const struct vrange_iommu *iommu)
+{
+	return iommu->type == VFIO_TYPE1_IOMMU;
 }
 
 /* The smallest IOMMU page size, which type1 checks before wrapping. */
@@ -51,7 +60,7 @@ static u64 vrange_type1_pgsize(struct vrange_iommu *iommu)
  * @iommu: a container opened as VFIO_TYPE1v2_IOMMU
  * @uptr: the user's &struct vfio_iommu_type1_dma_map
  *
- * Return: 0 or a negative errno, as type1 v2 gives it.
+ * Return: 0 or a negative errno, as type1 gives it.
  */
 int vrange_type1_map_dma(struct vrange_iommu *iommu, void __user *uptr)
 {
@@ -97,7 +106,7 @@ int vrange_type1_map_dma(struct vrange_iommu *iommu, void __user *uptr)
  * @uptr: the user's &struct vfio_iommu_type1_dma_unmap; its size field
  *	gets the bytes unmapped
  *
- * Return: 0 or a negative errno, as type1 v2 gives it.
+ * Return: 0 or a negative errno, as type1 (v2 or v1, as opened) gives it.
  */
 int vrange_type1_unmap_dma(struct vrange_iommu *iommu, void __user *uptr)
 {
@@ -136,7 +145,10 @@ int vrange_type1_unmap_dma(struct vrange_iommu *iommu, void __user *uptr)
 			return -EOVERFLOW;
 	}
 
-	rc = vrange_unmap_range(iommu, unmap.iova, last, &unmap.size);
+	rc = vrange_unmap_range(iommu, unmap.iova, last,
+				vrange_type1_v1(iommu) ? VRANGE_UNMAP_V1 :
+							 VRANGE_UNMAP_EXACT,
+				&unmap.size);
 	if (rc)
 		return rc;
 	return copy_to_user(uptr, &unmap, minsz) ? -EFAULT : 0;

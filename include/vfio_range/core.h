@@ -122,7 +122,8 @@ struct vrange_stats {
  * @users: references: one from the VFIO core, one per client
  * @node: entry in the list of all containers, for in-kernel clients
  * @type: the IOMMU type VFIO_SET_IOMMU opened the container with:
- *	VFIO_RANGE_IOMMU, or VFIO_TYPE1v2_IOMMU in compat mode
+ *	VFIO_RANGE_IOMMU, or VFIO_TYPE1v2_IOMMU or VFIO_TYPE1_IOMMU in compat
+ *	mode
  * @id: number of the container in debugfs, unique while the module is loaded
  * @opener_pid: thread group of the task that selected the type
  * @opener_comm: its command name
@@ -393,8 +394,22 @@ struct vrange_mapping *vrange_mapping_first(struct vrange_iommu *iommu,
 struct vrange_mapping *vrange_mapping_next(struct vrange_mapping *map,
 					   u64 start, u64 last);
 int vrange_map(struct vrange_iommu *iommu, struct vrange_map_req *req);
+/**
+ * enum vrange_unmap_mode - which extents an unmap removes
+ * @VRANGE_UNMAP_EXACT: those inside the range; one that straddles an edge
+ *	fails the call (the range uAPI, type1 v2)
+ * @VRANGE_UNMAP_V1: type1 v1's rule: none if the first extent meeting the
+ *	range begins before it, else all that meet it, whole
+ * @VRANGE_UNMAP_RELEASE: everything, at release, whatever devices pin
+ */
+enum vrange_unmap_mode {
+	VRANGE_UNMAP_EXACT,
+	VRANGE_UNMAP_V1,
+	VRANGE_UNMAP_RELEASE,
+};
+
 int vrange_unmap_range(struct vrange_iommu *iommu, u64 start, u64 last,
-		       u64 *unmapped);
+		       enum vrange_unmap_mode mode, u64 *unmapped);
 void vrange_unmap_all(struct vrange_iommu *iommu);
 struct vrange_mapping *vrange_ram_at(struct vrange_iommu *iommu, u64 iova);
 void vrange_domain_unmap_one(struct vrange_iommu *iommu,
@@ -462,6 +477,7 @@ void vrange_pins_forget_group(struct vrange_iommu *iommu, u64 bit);
 
 /* type1_compat.c: the upstream type1 uAPI over the same engine */
 bool vrange_type1_offered(const struct vrange_iommu *iommu);
+bool vrange_type1_v1(const struct vrange_iommu *iommu);
 int vrange_type1_map_dma(struct vrange_iommu *iommu, void __user *uptr);
 int vrange_type1_unmap_dma(struct vrange_iommu *iommu, void __user *uptr);
 
