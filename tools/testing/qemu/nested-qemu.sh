@@ -19,6 +19,10 @@
 # the module. vfio_iommu_type1 is loaded again at the end.
 #
 # Prints kselftest TAP ending in "# Totals:". Every wait is bounded.
+# QEMU's output (with timestamps and its VFIO trace events) and the QMP
+# transcript are kept in $VM_OUT (the run's out directory; else /tmp) as
+# nested-qemu-<set-up>.log and .qmp; after a failed check their tail is
+# printed.
 #
 # usage: nested-qemu.sh <vfio_iommu_range.ko> [compat module parameter]
 set -uo pipefail
@@ -27,6 +31,7 @@ module=$1
 compat_param=${2:-compat_type1=1}
 dbg=/sys/kernel/debug/vfio_iommu_range
 qemu=${QEMU:-qemu-system-x86_64}
+logdir=${VM_OUT:-/tmp}
 # Nested TCG inside a TCG guest: QEMU maps its RAM after about 20 s here.
 wait_ram=${NESTED_WAIT_RAM:-150}
 wait_bar=${NESTED_WAIT_BAR:-150}
@@ -92,6 +97,16 @@ has_ram() { grep -q ' ram rw pinned [1-9]' "$cdir/mappings"; }
 has_bar() { grep -q " mmio rw pfn $bar_pfn live$" "$cdir/mappings"; }
 gone() { ! kill -0 "$qpid" 2>/dev/null; }
 
+# After a failed check: the end of QEMU's log and of the QMP transcript.
+show_logs() {
+	local f
+	for f in "$qlog" "$qmplog"; do
+		[ -s "$f" ] || continue
+		echo "# last lines of $f:"
+		tail -n 40 "$f" | sed 's/^/# | /'
+	done
+}
+
 vmlck_kb() { awk '/^VmLck:/ { print $2 }' "/proc/$qpid/status"; }
 
 # QEMU's VmLck is what the module charged: its pinned pages, 4 KiB each.
@@ -102,44 +117,58 @@ vmlck_matches() {
 	[ -n "$kb" ] && [ "$kb" -eq $((pages * $(getconf PAGESIZE) / 1024)) ]
 }
 
+# Asks QEMU to quit over QMP; the exchange goes to $qmplog, timestamped.
 qmp_quit() {
-	/usr/bin/python3 - "$work/qmp.sock" <<'EOF'
-import socket, sys
+	/usr/bin/python3 - "$work/qmp.sock" "$qmplog" <<'EOF'
+import socket, sys, time
+log = open(sys.argv[2], 'a')
+def note(what, line):
+    log.write('%.3f %s %s\n' % (time.time(), what, line.rstrip()))
+    log.flush()
 s = socket.socket(socket.AF_UNIX)
 s.settimeout(30)
 s.connect(sys.argv[1])
 f = s.makefile('rw')
-f.readline()                    # greeting
+note('<', f.readline())         # greeting
 for cmd in ('qmp_capabilities', 'quit'):
-    f.write('{"execute": "%s"}\n' % cmd)
+    line = '{"execute": "%s"}' % cmd
+    note('>', line)
+    f.write(line + '\n')
     f.flush()
-    f.readline()
+    note('<', f.readline())
 EOF
 }
 
 # One QEMU run against the module; $1 names the set-up.
 run_qemu() {
-	local tag=$1 base_pinned base_maps base_unmaps
+	local tag=$1 base_pinned base_maps base_unmaps fail0=$fail
 	cdir=
+	qlog=$logdir/nested-qemu-$tag.log qmplog=$logdir/nested-qemu-$tag.qmp
+	rm -f "$qlog" "$qmplog"
 
 	base_pinned=$(counter "$dbg" pinned_pages)
 	base_maps=$(counter "$dbg" maps)
 	base_unmaps=$(counter "$dbg" unmaps)
 	t0=$(date +%s)
 	# Small RAM, so pinning is quick; no -S: SeaBIOS must run and enable
-	# edu's memory decoding, which makes QEMU map the BAR.
+	# edu's memory decoding, which makes QEMU map the BAR. The trace events
+	# log, timestamped, how far QEMU got with the device.
 	"$qemu" -accel tcg -m 128M -nodefaults -display none \
 		-device "vfio-pci,host=$bdf" \
 		-qmp "unix:$work/qmp.sock,server=on,wait=off" \
-		>"$work/qemu-$tag.log" 2>&1 &
+		-msg timestamp=on -trace vfio_realize \
+		-trace vfio_listener_region_add_ram -trace vfio_region_mmap \
+		-trace vfio_disconnect_container -trace vfio_put_group \
+		>"$qlog" 2>&1 &
 	qpid=$!
+	echo "# $tag: QEMU pid $qpid, log $qlog"
 
 	ok "$tag: QEMU opened a container of ours" wait_for "$wait_ram" find_dir
 	if [ -z "$cdir" ]; then
-		sed 's/^/# qemu: /' "$work/qemu-$tag.log"
 		kill -KILL "$qpid" 2>/dev/null
 		wait "$qpid" 2>/dev/null
 		qpid=
+		show_logs
 		return
 	fi
 	echo "# $tag: container $(basename "$cdir") after $(elapsed) s"
@@ -179,6 +208,7 @@ run_qemu() {
 		$(($(counter "$dbg" unmaps) - base_unmaps))
 	ok "$tag: nothing holds vfio_iommu_range" \
 		grep -qx 0 /sys/module/vfio_iommu_range/refcnt
+	[ "$fail" -eq "$fail0" ] || show_logs
 }
 
 trap finish EXIT
