@@ -24,6 +24,7 @@
 #include <vfio_range/compat.h>
 #include <vfio_range/core.h>
 #include <vfio_range/range.h>
+#include <vfio_range/trace.h>
 
 static struct vrange_mapping *to_mapping(struct interval_tree_node *node)
 {
@@ -337,15 +338,9 @@ static int vrange_mapping_install(struct vrange_iommu *iommu,
 /* Tries to resolve a BAR again if its user mapping changed meanwhile. */
 #define VRANGE_MAP_RETRIES	4
 
-/**
- * vrange_map() - map user memory or a BAR at the IOVA range of a request
- * @iommu: the container
- * @req: the request; the caller checked the flags. The out_ fields say
- *	what was mapped.
- *
- * Return: 0 or a negative errno; on error the container is unchanged.
- */
-int vrange_map(struct vrange_iommu *iommu, struct vrange_map_req *req)
+/* The map itself; @mt gathers what its trace event reports. */
+static int __vrange_map(struct vrange_iommu *iommu, struct vrange_map_req *req,
+			struct vrange_map_trace *mt)
 {
 	struct vrange_map_req acquired;
 	struct vrange_mapping *map;
@@ -363,6 +358,7 @@ int vrange_map(struct vrange_iommu *iommu, struct vrange_map_req *req)
 	map = vrange_mapping_alloc(iommu, req);
 	if (!map)
 		return -ENOMEM;
+	mt->backing = map->backing;
 	/* Trimming is for BARs; memory keeps the strict rule. */
 	if (req->trim && map->backing != VRANGE_MMIO) {
 		kfree(map);
@@ -387,8 +383,16 @@ again:
 	/* A group attached meanwhile may have changed what to map. */
 	if (!rc && vrange_map_req_changed(&acquired, req))
 		rc = -EAGAIN;
-	if (!rc)
+	if (!rc) {
+		/* Under lock: no replay into a new domain counts meanwhile. */
+		u64 calls = vrange_stat_read(iommu,
+					     VRANGE_STAT_IOMMU_MAP_CALLS);
+
 		rc = vrange_mapping_install(iommu, map);
+		mt->map_calls += vrange_stat_read(iommu,
+						  VRANGE_STAT_IOMMU_MAP_CALLS) -
+				 calls;
+	}
 	if (rc == -EAGAIN) {
 		mutex_unlock(&iommu->lock);
 		vrange_mapping_free(map);
@@ -408,6 +412,11 @@ again:
 	mutex_unlock(&iommu->lock);
 	if (rc)
 		goto err_release;
+
+	mt->seq = seq;
+	mt->length = map->length;
+	mt->pages = map->backing == VRANGE_RAM ? map->npages :
+						 map->length >> PAGE_SHIFT;
 
 	if (seq) {
 		down_read(&iommu->clients_rwsem);
@@ -429,18 +438,38 @@ err_free:
 	return rc;
 }
 
+/**
+ * vrange_map() - map user memory or a BAR at the IOVA range of a request
+ * @iommu: the container
+ * @req: the request; the caller checked the flags. The out_ fields say
+ *	what was mapped.
+ *
+ * Return: 0 or a negative errno; on error the container is unchanged.
+ */
+int vrange_map(struct vrange_iommu *iommu, struct vrange_map_req *req)
+{
+	struct vrange_map_trace mt = {
+		.t0 = vrange_trace_clock(vfio_range_map),
+		.backing = VRANGE_TRACE_BACKING_NONE,
+	};
+	int rc = __vrange_map(iommu, req, &mt);
+
+	trace_vfio_range_map(iommu, req, &mt, rc);
+	return rc;
+}
+
 /*
  * Unmaps every mapping whose extent lies in [start, last] from all domains
  * with one IOTLB flush per domain (as far as the IOMMU driver can gather)
  * and moves them to @dead, to be released once no lock is held: pages go
  * only after the flush, so no stale IOTLB entry can reach a freed page.
  */
-static u64 vrange_remove_range(struct vrange_iommu *iommu, u64 start, u64 last,
-			       struct list_head *dead)
+static void vrange_remove_range(struct vrange_iommu *iommu, u64 start,
+				u64 last, struct list_head *dead,
+				struct vrange_unmap_trace *ut)
 {
 	struct vrange_mapping *map, *next;
 	struct vrange_domain *dom;
-	u64 unmapped = 0;
 
 	lockdep_assert_held(&iommu->lock);
 
@@ -462,6 +491,7 @@ static u64 vrange_remove_range(struct vrange_iommu *iommu, u64 start, u64 last,
 			cond_resched();
 		}
 		vrange_stat_add(iommu, VRANGE_STAT_IOTLB_SYNCS, 1);
+		ut->iotlb_syncs++;
 		iommu_iotlb_sync(dom->domain, &gather);
 	}
 
@@ -470,13 +500,13 @@ static u64 vrange_remove_range(struct vrange_iommu *iommu, u64 start, u64 last,
 		interval_tree_remove(&map->node, &iommu->mappings);
 		iommu->nr_mappings--;
 		vrange_stat_add(iommu, VRANGE_STAT_UNMAPS, 1);
+		ut->mappings++;
 		map->mapped = false;
 		/* The mappings are disjoint and backed by memory: no wrap. */
-		unmapped += vrange_mapping_length(map);
+		ut->unmapped += vrange_mapping_length(map);
 		list_add_tail(&map->free_node, dead);
 	}
 	mutex_unlock(&iommu->revoke_lock);
-	return unmapped;
 }
 
 /*
@@ -576,20 +606,21 @@ static void vrange_mark_removing(struct vrange_iommu *iommu, u64 start,
 /*
  * The unmap itself. @force is for the container's release: pins that
  * emulated devices failed to drop are then discarded instead of failing.
+ * @ut gathers what its trace event reports, the bytes removed among it.
  */
 static int __vrange_unmap(struct vrange_iommu *iommu, u64 start, u64 last,
-			  bool force, u64 *unmapped)
+			  bool force, struct vrange_unmap_trace *ut)
 {
 	struct vrange_mapping *map;
 	LIST_HEAD(dead);
 	u64 seq;
 	int rc = 0;
 
-	*unmapped = 0;
 	if (start > last)
 		return -EINVAL;
 
 	mutex_lock(&iommu->op_lock);
+	ut->wait_ns = vrange_trace_since(ut->t0);
 	mutex_lock(&iommu->lock);
 	/*
 	 * Only the extents holding start and last can straddle an edge;
@@ -629,6 +660,7 @@ static int __vrange_unmap(struct vrange_iommu *iommu, u64 start, u64 last,
 		mutex_lock(&iommu->lock);
 		seq = ++iommu->seq;
 		mutex_unlock(&iommu->lock);
+		ut->seq = seq;
 		down_read(&iommu->clients_rwsem);
 		vrange_visit_runs(iommu, start, last, vrange_notify_unmap_run,
 				  seq);
@@ -638,11 +670,25 @@ static int __vrange_unmap(struct vrange_iommu *iommu, u64 start, u64 last,
 	mutex_lock(&iommu->lock);
 	/* Pins left now are stale ones of devices gone at release. */
 	vrange_pins_drop_range(iommu, start, last);
-	*unmapped = vrange_remove_range(iommu, start, last, &dead);
+	vrange_remove_range(iommu, start, last, &dead, ut);
 out_unlock:
 	mutex_unlock(&iommu->lock);
 	vrange_mapping_free_list(&dead);
 	mutex_unlock(&iommu->op_lock);
+	return rc;
+}
+
+/* __vrange_unmap() and its trace event. */
+static int vrange_unmap_traced(struct vrange_iommu *iommu, u64 start, u64 last,
+			       bool force, u64 *unmapped)
+{
+	struct vrange_unmap_trace ut = {
+		.t0 = vrange_trace_clock(vfio_range_unmap),
+	};
+	int rc = __vrange_unmap(iommu, start, last, force, &ut);
+
+	trace_vfio_range_unmap(iommu, start, last, &ut, rc);
+	*unmapped = ut.unmapped;
 	return rc;
 }
 
@@ -664,7 +710,7 @@ out_unlock:
 int vrange_unmap_range(struct vrange_iommu *iommu, u64 start, u64 last,
 		       u64 *unmapped)
 {
-	return __vrange_unmap(iommu, start, last, false, unmapped);
+	return vrange_unmap_traced(iommu, start, last, false, unmapped);
 }
 
 /**
@@ -675,7 +721,7 @@ void vrange_unmap_all(struct vrange_iommu *iommu)
 {
 	u64 unmapped;
 
-	__vrange_unmap(iommu, 0, U64_MAX, true, &unmapped);
+	vrange_unmap_traced(iommu, 0, U64_MAX, true, &unmapped);
 }
 
 /*
