@@ -24,6 +24,7 @@
 #include <vfio_range/compat.h>
 #include <vfio_range/core.h>
 #include <vfio_range/range.h>
+#include <vfio_range/trace.h>
 
 static struct vrange_mapping *to_mapping(struct interval_tree_node *node)
 {
@@ -351,15 +352,9 @@ static int vrange_mapping_install(struct vrange_iommu *iommu,
 /* Tries to resolve a BAR again if its user mapping changed meanwhile. */
 #define VRANGE_MAP_RETRIES	4
 
-/**
- * vrange_map() - map user memory or a BAR at the IOVA range of a request
- * @iommu: the container
- * @req: the request; the caller checked the flags. The out_ fields say
- *	what was mapped.
- *
- * Return: 0 or a negative errno; on error the container is unchanged.
- */
-int vrange_map(struct vrange_iommu *iommu, struct vrange_map_req *req)
+/* The map itself; @mt gathers what its trace event reports. */
+static int __vrange_map(struct vrange_iommu *iommu, struct vrange_map_req *req,
+			struct vrange_map_trace *mt)
 {
 	struct vrange_map_req acquired;
 	struct vrange_mapping *map;
@@ -377,6 +372,7 @@ int vrange_map(struct vrange_iommu *iommu, struct vrange_map_req *req)
 	map = vrange_mapping_alloc(iommu, req);
 	if (!map)
 		return -ENOMEM;
+	mt->backing = map->backing;
 	/* Trimming is for BARs; memory keeps the strict rule. */
 	if (req->trim && map->backing != VRANGE_MMIO) {
 		kfree(map);
@@ -401,8 +397,16 @@ again:
 	/* A group attached meanwhile may have changed what to map. */
 	if (!rc && vrange_map_req_changed(&acquired, req))
 		rc = -EAGAIN;
-	if (!rc)
+	if (!rc) {
+		/* Under lock: no replay into a new domain counts meanwhile. */
+		u64 calls = vrange_stat_read(iommu,
+					     VRANGE_STAT_IOMMU_MAP_CALLS);
+
 		rc = vrange_mapping_install(iommu, map);
+		mt->map_calls += vrange_stat_read(iommu,
+						  VRANGE_STAT_IOMMU_MAP_CALLS) -
+				 calls;
+	}
 	if (rc == -EAGAIN) {
 		mutex_unlock(&iommu->lock);
 		vrange_mapping_free(map);
@@ -422,6 +426,11 @@ again:
 	mutex_unlock(&iommu->lock);
 	if (rc)
 		goto err_release;
+
+	mt->seq = seq;
+	mt->length = map->length;
+	mt->pages = map->backing == VRANGE_RAM ? map->npages :
+						 map->length >> PAGE_SHIFT;
 
 	if (seq) {
 		down_read(&iommu->clients_rwsem);
@@ -443,18 +452,38 @@ err_free:
 	return rc;
 }
 
+/**
+ * vrange_map() - map user memory or a BAR at the IOVA range of a request
+ * @iommu: the container
+ * @req: the request; the caller checked the flags. The out_ fields say
+ *	what was mapped.
+ *
+ * Return: 0 or a negative errno; on error the container is unchanged.
+ */
+int vrange_map(struct vrange_iommu *iommu, struct vrange_map_req *req)
+{
+	struct vrange_map_trace mt = {
+		.t0 = vrange_trace_clock(vfio_range_map),
+		.backing = VRANGE_TRACE_BACKING_NONE,
+	};
+	int rc = __vrange_map(iommu, req, &mt);
+
+	trace_vfio_range_map(iommu, req, &mt, rc);
+	return rc;
+}
+
 /*
  * Unmaps every mapping whose extent lies in [start, last] from all domains
  * with one IOTLB flush per domain (as far as the IOMMU driver can gather)
  * and moves them to @dead, to be released once no lock is held: pages go
  * only after the flush, so no stale IOTLB entry can reach a freed page.
  */
-static u64 vrange_remove_range(struct vrange_iommu *iommu, u64 start, u64 last,
-			       struct list_head *dead)
+static void vrange_remove_range(struct vrange_iommu *iommu, u64 start,
+				u64 last, struct list_head *dead,
+				struct vrange_unmap_trace *ut)
 {
 	struct vrange_mapping *map, *next;
 	struct vrange_domain *dom;
-	u64 unmapped = 0;
 
 	lockdep_assert_held(&iommu->lock);
 
@@ -476,6 +505,7 @@ static u64 vrange_remove_range(struct vrange_iommu *iommu, u64 start, u64 last,
 			cond_resched();
 		}
 		vrange_stat_add(iommu, VRANGE_STAT_IOTLB_SYNCS, 1);
+		ut->iotlb_syncs++;
 		iommu_iotlb_sync(dom->domain, &gather);
 	}
 
@@ -484,13 +514,13 @@ static u64 vrange_remove_range(struct vrange_iommu *iommu, u64 start, u64 last,
 		interval_tree_remove(&map->node, &iommu->mappings);
 		iommu->nr_mappings--;
 		vrange_stat_add(iommu, VRANGE_STAT_UNMAPS, 1);
+		ut->mappings++;
 		map->mapped = false;
 		/* The mappings are disjoint and backed by memory: no wrap. */
-		unmapped += vrange_mapping_length(map);
+		ut->unmapped += vrange_mapping_length(map);
 		list_add_tail(&map->free_node, dead);
 	}
 	mutex_unlock(&iommu->revoke_lock);
-	return unmapped;
 }
 
 /*
@@ -610,10 +640,12 @@ static bool vrange_unmap_v1_range(struct vrange_iommu *iommu, u64 start,
 /*
  * The unmap itself. VRANGE_UNMAP_RELEASE is for the container's release:
  * pins that emulated devices failed to drop are then discarded instead of
- * failing.
+ * failing. @ut gathers what its trace event reports, the bytes removed
+ * among it.
  */
 static int __vrange_unmap(struct vrange_iommu *iommu, u64 start, u64 last,
-			  enum vrange_unmap_mode mode, u64 *unmapped)
+			  enum vrange_unmap_mode mode,
+			  struct vrange_unmap_trace *ut)
 {
 	bool force = mode == VRANGE_UNMAP_RELEASE;
 	struct vrange_mapping *map;
@@ -621,11 +653,11 @@ static int __vrange_unmap(struct vrange_iommu *iommu, u64 start, u64 last,
 	u64 seq;
 	int rc = 0;
 
-	*unmapped = 0;
 	if (start > last)
 		return -EINVAL;
 
 	mutex_lock(&iommu->op_lock);
+	ut->wait_ns = vrange_trace_since(ut->t0);
 	mutex_lock(&iommu->lock);
 	if (mode == VRANGE_UNMAP_V1 &&
 	    !vrange_unmap_v1_range(iommu, start, &last))
@@ -668,6 +700,7 @@ static int __vrange_unmap(struct vrange_iommu *iommu, u64 start, u64 last,
 		mutex_lock(&iommu->lock);
 		seq = ++iommu->seq;
 		mutex_unlock(&iommu->lock);
+		ut->seq = seq;
 		down_read(&iommu->clients_rwsem);
 		vrange_visit_runs(iommu, start, last, vrange_notify_unmap_run,
 				  seq);
@@ -677,11 +710,25 @@ static int __vrange_unmap(struct vrange_iommu *iommu, u64 start, u64 last,
 	mutex_lock(&iommu->lock);
 	/* Pins left now are stale ones of devices gone at release. */
 	vrange_pins_drop_range(iommu, start, last);
-	*unmapped = vrange_remove_range(iommu, start, last, &dead);
+	vrange_remove_range(iommu, start, last, &dead, ut);
 out_unlock:
 	mutex_unlock(&iommu->lock);
 	vrange_mapping_free_list(&dead);
 	mutex_unlock(&iommu->op_lock);
+	return rc;
+}
+
+/* __vrange_unmap() and its trace event. */
+static int vrange_unmap_traced(struct vrange_iommu *iommu, u64 start, u64 last,
+			       enum vrange_unmap_mode mode, u64 *unmapped)
+{
+	struct vrange_unmap_trace ut = {
+		.t0 = vrange_trace_clock(vfio_range_unmap),
+	};
+	int rc = __vrange_unmap(iommu, start, last, mode, &ut);
+
+	trace_vfio_range_unmap(iommu, start, last, &ut, rc);
+	*unmapped = ut.unmapped;
 	return rc;
 }
 
@@ -708,7 +755,7 @@ int vrange_unmap_range(struct vrange_iommu *iommu, u64 start, u64 last,
 {
 	if (WARN_ON_ONCE(mode == VRANGE_UNMAP_RELEASE))
 		return -EINVAL;
-	return __vrange_unmap(iommu, start, last, mode, unmapped);
+	return vrange_unmap_traced(iommu, start, last, mode, unmapped);
 }
 
 /**
@@ -719,7 +766,7 @@ void vrange_unmap_all(struct vrange_iommu *iommu)
 {
 	u64 unmapped;
 
-	__vrange_unmap(iommu, 0, U64_MAX, VRANGE_UNMAP_RELEASE, &unmapped);
+	vrange_unmap_traced(iommu, 0, U64_MAX, VRANGE_UNMAP_RELEASE, &unmapped);
 }
 
 /*

@@ -37,6 +37,7 @@
 
 #include <vfio_range/compat.h>
 #include <vfio_range/core.h>
+#include <vfio_range/trace.h>
 
 /* True if @vaddr lies in a mapping of device memory. */
 bool vrange_vaddr_is_mmio(u64 vaddr)
@@ -130,6 +131,7 @@ static bool vrange_mmio_invalidate(struct mmu_interval_notifier *sub,
 	}
 	mutex_unlock(&iommu->revoke_lock);
 	if (revoked) {
+		trace_vfio_range_revoke(iommu, map, range->event);
 		vrange_stat_add(iommu, VRANGE_STAT_REVOCATIONS, 1);
 		schedule_work(&iommu->revoke_work);
 	}

@@ -354,6 +354,43 @@ struct vrange_map_req {
 	bool out_empty;
 };
 
+/**
+ * struct vrange_map_trace - what a map request did, for its trace event
+ * @t0: ktime_get_ns() at the start, if the event is enabled, else 0
+ * @seq: the operation's sequence number; 0 if it made no event
+ * @length: bytes mapped; 0 for an error or an empty trimmed request
+ * @backing: &enum vrange_backing, or VRANGE_TRACE_BACKING_NONE (-1) for a
+ *	request refused before its memory was looked up
+ * @pages: pages pinned (RAM) or looked up (BAR) for a successful request
+ * @map_calls: iommu_map() calls made, over all domains and retries
+ */
+struct vrange_map_trace {
+	u64 t0;
+	u64 seq;
+	u64 length;
+	int backing;
+	u64 pages;
+	unsigned int map_calls;
+};
+
+/**
+ * struct vrange_unmap_trace - what an unmap did, for its trace event
+ * @t0: ktime_get_ns() at the start, if the event is enabled, else 0
+ * @wait_ns: time spent waiting for the container's op_lock
+ * @seq: the operation's sequence number; 0 if it made no event
+ * @unmapped: bytes that were mapped and are removed
+ * @mappings: mappings removed
+ * @iotlb_syncs: IOTLB flushes asked for
+ */
+struct vrange_unmap_trace {
+	u64 t0;
+	u64 wait_ns;
+	u64 seq;
+	u64 unmapped;
+	unsigned int mappings;
+	unsigned int iotlb_syncs;
+};
+
 #define vrange_for_each_mapping(map, iommu, start, last)                      \
 	for (map = vrange_mapping_first(iommu, start, last); map;             \
 	     map = vrange_mapping_next(map, start, last))
@@ -363,6 +400,13 @@ extern struct vrange_stats vrange_stats;
 void vrange_stat_add(struct vrange_iommu *iommu, enum vrange_stat stat,
 		     s64 n);
 void vrange_stats_show(struct seq_file *s, const struct vrange_stats *stats);
+
+/* A counter of @iommu, read without a lock. */
+static inline s64 vrange_stat_read(const struct vrange_iommu *iommu,
+				   enum vrange_stat stat)
+{
+	return atomic64_read(&iommu->stats.v[stat]);
+}
 
 /* debugfs.c: the module's directory and one per container */
 void vrange_debugfs_init(void);
@@ -457,6 +501,7 @@ void vrange_notify(struct vrange_iommu *iommu, u32 type, u64 seq, u64 start,
 /* notify_fd.c: userspace clients */
 int vrange_notifier_fd_open(struct vrange_iommu *iommu,
 			    const struct vfio_range_notifier *cmd);
+bool vrange_client_is_fd(const struct vfio_range_client *client);
 bool vrange_notifier_fd_overflows(const struct vfio_range_client *client,
 				  u64 *dropped, u64 *queued);
 

@@ -21,24 +21,6 @@
 #define BUF_SIZE	(4 * SZ_1M)
 #define FILE_MAX	65536
 
-/* Reads a whole (small) file into a NUL-terminated buffer; its length. */
-static ssize_t read_text(const char *path, char *buf, size_t size)
-{
-	ssize_t len, n;
-	int fd;
-
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return -1;
-	len = 0;
-	while ((size_t)len < size - 1 &&
-	       (n = read(fd, buf + len, size - 1 - len)) > 0)
-		len += n;
-	close(fd);
-	buf[len] = '\0';
-	return n < 0 ? -1 : len;
-}
-
 /* "name value" line of a counters file; -1 if missing. */
 static long long counter_in(const char *path, const char *name)
 {

@@ -85,6 +85,27 @@ static inline int sysfs_write_ulong(const char *path, unsigned long val)
 	return ret == len ? 0 : -1;
 }
 
+/*
+ * Reads a whole (small) file into a NUL-terminated buffer of @size bytes;
+ * its length, or -1 with errno.
+ */
+static inline ssize_t read_text(const char *path, char *buf, size_t size)
+{
+	ssize_t len, n = 0;
+	int fd;
+
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	len = 0;
+	while ((size_t)len < size - 1 &&
+	       (n = read(fd, buf + len, size - 1 - len)) > 0)
+		len += n;
+	close(fd);
+	buf[len] = '\0';
+	return n < 0 ? -1 : len;
+}
+
 /* Numeric setting @name from the environment (seeds, counts), or @def. */
 static inline unsigned long env_ulong(const char *name, unsigned long def)
 {
