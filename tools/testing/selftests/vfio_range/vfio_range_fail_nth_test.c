@@ -860,22 +860,6 @@ TEST_F_TIMEOUT(fail_nth, set_iommu, 600)
 #define CONTAINERS_DIR		"/sys/kernel/debug/vfio_iommu_range/containers"
 #define TEXT_MAX		8192
 
-/* Reads a small file into @buf, NUL-terminated; its length, or -1. */
-static ssize_t read_text(const char *path, char *buf, size_t size)
-{
-	ssize_t len = 0, n = 0;
-	int fd = open(path, O_RDONLY);
-
-	if (fd < 0)
-		return -1;
-	while ((size_t)len < size - 1 &&
-	       (n = read(fd, buf + len, size - 1 - len)) > 0)
-		len += n;
-	close(fd);
-	buf[len] = '\0';
-	return n < 0 ? -1 : len;
-}
-
 /*
  * The debugfs directory of the container that holds group @group of kind
  * @kind ("iommu" or "emulated"), in @dir; false if there is none.
