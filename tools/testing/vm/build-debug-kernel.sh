@@ -51,7 +51,7 @@ print_vars() {
 
 build() {
 	local dir=$1 src=$2
-	local obj=$dir/obj start=$SECONDS
+	local obj=$dir/obj start=$SECONDS fresh=1
 	if [[ ! -f $src/.extracted ]]; then
 		log "extracting $TARBALL to $src"
 		rm -rf "$src" "$src.tmp"
@@ -60,21 +60,16 @@ build() {
 		touch "$src.tmp/.extracted"
 		mv "$src.tmp" "$src"
 	fi
-	rm -rf "$dir"
+	# The directory is named by the fragment and the source, so a build
+	# that was interrupted after configuring goes on where it stopped.
+	if [[ -f $dir/configured ]]; then
+		log "resuming the build in $obj"
+		fresh=
+	else
+		rm -rf "$dir"
+	fi
 	mkdir -p "$obj"
-	make -s -C "$src" O="$obj" x86_64_defconfig
-	"$src/scripts/kconfig/merge_config.sh" -m -O "$obj" "$obj/.config" \
-		"$src/kernel/configs/kvm_guest.config" "$FRAGMENT" >/dev/null
-	make -s -C "$src" O="$obj" olddefconfig
-	# Kconfig drops what it cannot satisfy without a word: insist.
-	local opt bad=0
-	while read -r opt; do
-		grep -qx "$opt" "$obj/.config" || { log "not in .config: $opt"; bad=1; }
-	done < <(grep -E '^CONFIG_[A-Z0-9_]+=' "$FRAGMENT")
-	while read -r opt; do
-		! grep -q "^$opt=" "$obj/.config" || { log "still set: $opt"; bad=1; }
-	done < <(sed -n 's/^# \(CONFIG_[A-Z0-9_]*\) is not set$/\1/p' "$FRAGMENT")
-	((!bad)) || die "the fragment does not apply to this source"
+	[[ -z $fresh ]] || configure "$obj" "$src"
 	log "building in $obj ($(nproc) jobs; takes a while: see README)"
 	# The machine is usually shared: stay out of interactive work's way.
 	nice -n 10 make -s -C "$src" O="$obj" -j"$(nproc)" bzImage modules >&2
@@ -88,6 +83,25 @@ build() {
 		old=${old%/}
 		[[ $old == "$dir" || $old == "$src" ]] || rm -rf "$old"
 	done
+}
+
+# Writes the debug configuration into @obj and checks that it took.
+configure() {
+	local obj=$1 src=$2
+	make -s -C "$src" O="$obj" x86_64_defconfig
+	"$src/scripts/kconfig/merge_config.sh" -m -O "$obj" "$obj/.config" \
+		"$src/kernel/configs/kvm_guest.config" "$FRAGMENT" >/dev/null
+	make -s -C "$src" O="$obj" olddefconfig
+	# Kconfig drops what it cannot satisfy without a word: insist.
+	local opt bad=0
+	while read -r opt; do
+		grep -qx "$opt" "$obj/.config" || { log "not in .config: $opt"; bad=1; }
+	done < <(grep -E '^CONFIG_[A-Z0-9_]+=' "$FRAGMENT")
+	while read -r opt; do
+		! grep -q "^$opt=" "$obj/.config" || { log "still set: $opt"; bad=1; }
+	done < <(sed -n 's/^# \(CONFIG_[A-Z0-9_]*\) is not set$/\1/p' "$FRAGMENT")
+	((!bad)) || die "the fragment does not apply to this source"
+	touch "$obj/../configured"
 }
 
 main() {
