@@ -4,12 +4,20 @@
  *
  *  - a private (copy-on-write) user mapping of device memory (/dev/mem,
  *    /dev/hpet) is never mapped for DMA; a shared read-only one maps for
- *    device reads only.
+ *    device reads only;
+ *  - a BAR mapping is revoked only when the user really loses access to it
+ *    (not for soft-dirty clearing or an mprotect() that keeps what the
+ *    request needs), and a revocation is reported to the clients that
+ *    asked for VFIO_RANGE_EVENT_REVOKED, in aligned blocks to aligned
+ *    clients.
  *
- * Needs root, vfio_iommu_range.ko loaded and two edu devices (the
- * tests skip without the second one).
+ * Needs root, vfio_iommu_range.ko loaded and an edu device; the /dev/mem
+ * tests and the memory-decode revocation need a second edu device and
+ * skip without one.
  */
 #include "vfio_range_utils.h"
+
+#include <poll.h>
 
 /* All below 256 MiB: edu masks its DMA addresses to 28 bits. */
 #define IOVA_RAM	0x0100000ULL
@@ -300,6 +308,491 @@ TEST_F(devmem, hpet_cow_refused)
 	}
 	test_range_empty();
 	test_vmlck(0);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Notifier records                                                       */
+/* ---------------------------------------------------------------------- */
+
+#define EV_MAP		VFIO_RANGE_EVENT_MAP
+#define EV_UNMAP	VFIO_RANGE_EVENT_UNMAP
+#define EV_OVERFLOW	VFIO_RANGE_EVENT_OVERFLOW
+#define EV_REVOKED	VFIO_RANGE_EVENT_REVOKED
+#define EV_ALL		(EV_MAP | EV_UNMAP | EV_REVOKED)
+#define ARB		VFIO_RANGE_GRANULARITY_ARBITRARY
+#define ALIGNED		VFIO_RANGE_GRANULARITY_ALIGNED
+
+/*
+ * A REVOKED record comes from a kernel worker shortly after the
+ * revocation; give it a few seconds under TCG. Where no record may come,
+ * wait a second for one.
+ */
+#define REVOKED_WAIT_MS	5000
+#define QUIET_MS	1000
+
+static const char *ev_name(__u32 type)
+{
+	return type == EV_MAP ? "MAP" : type == EV_UNMAP ? "UNMAP" :
+	       type == EV_OVERFLOW ? "OVERFLOW" :
+	       type == EV_REVOKED ? "REVOKED" : "?";
+}
+
+#define ev_log(what, ev)						\
+	TH_LOG("%s: %s(%#x) flags %#x seq %llu [%#llx, %#llx] mask %#llx lost %llu", \
+	       what, ev_name((ev)->type), (ev)->type, (ev)->flags,	\
+	       (unsigned long long)(ev)->seq,				\
+	       (unsigned long long)(ev)->start,				\
+	       (unsigned long long)(ev)->last,				\
+	       (unsigned long long)(ev)->addr_mask,			\
+	       (unsigned long long)(ev)->lost)
+
+/*
+ * Reads one record from the non-blocking notifier @fd, waiting up to @ms
+ * for it with poll(); false if none came.
+ */
+static bool wait_record(int fd, struct vfio_range_event *ev, int ms)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	long long deadline = now_ms() + ms, left;
+
+	for (;;) {
+		if (read(fd, ev, sizeof(*ev)) == (ssize_t)sizeof(*ev))
+			return true;
+		left = deadline - now_ms();
+		if (left <= 0)
+			return false;
+		poll(&pfd, 1, (int)left);
+	}
+}
+
+/* A notifier fd on the fixture's container, non-blocking. */
+#define test_notifier(events, gran, start, last)			\
+	({								\
+		int __fd = _test_notifier(self->container_fd, events,	\
+					  gran, start, last, 0);	\
+									\
+		ASSERT_LE(0, __fd)					\
+			TH_LOG("VFIO_IOMMU_RANGE_NOTIFIER: %s",		\
+			       strerror(errno));			\
+		ASSERT_EQ(0, fcntl(__fd, F_SETFL, O_NONBLOCK));		\
+		__fd;							\
+	})
+
+/*
+ * The next record on @fd, within @ms, is @_type over [@_start, @_last]
+ * with @_mask; returns its seq.
+ */
+#define test_record_wait(fd, ms, _type, _start, _last, _mask)		\
+	({								\
+		struct vfio_range_event __ev;				\
+									\
+		ASSERT_TRUE(wait_record(fd, &__ev, ms))			\
+			TH_LOG("no %s record for [%#llx, %#llx] within %d ms", \
+			       ev_name(_type),				\
+			       (unsigned long long)(_start),		\
+			       (unsigned long long)(_last), ms);	\
+		if (__ev.type != (__u32)(_type) ||			\
+		    __ev.start != (__u64)(_start) ||			\
+		    __ev.last != (__u64)(_last))			\
+			ev_log("got", &__ev);				\
+		ASSERT_EQ((__u32)(_type), __ev.type);			\
+		ASSERT_EQ((__u64)(_start), __ev.start);			\
+		ASSERT_EQ((__u64)(_last), __ev.last);			\
+		ASSERT_EQ((__u64)(_mask), __ev.addr_mask);		\
+		ASSERT_EQ(0U, __ev.flags);				\
+		ASSERT_EQ(0ULL, __ev.lost);				\
+		ASSERT_NE(0ULL, __ev.seq);				\
+		__ev.seq;						\
+	})
+/* Records of maps and unmaps are queued before the ioctl returns. */
+#define test_record(fd, _type, _start, _last, _mask)			\
+	test_record_wait(fd, 0, _type, _start, _last, _mask)
+
+/* No record at all arrives on @fd within @ms. */
+#define test_no_record(fd, ms, why)					\
+	({								\
+		struct vfio_range_event __ev;				\
+		bool __got = wait_record(fd, &__ev, ms);		\
+									\
+		if (__got)						\
+			ev_log(why, &__ev);				\
+		ASSERT_FALSE(__got);					\
+	})
+
+/* ---------------------------------------------------------------------- */
+/* Fixture: one or two edu devices in one container                       */
+/* ---------------------------------------------------------------------- */
+
+FIXTURE(safety)
+{
+	int container_fd;
+	int group_fd[2];
+	struct edu_info info[2];
+	struct edu_dev edu[2];
+	int nr_edu;
+	char *ram;		/* BUF_SIZE */
+	char *bar2;		/* a second mapping of edu[0]'s BAR0 */
+	bool mem_off;		/* edu[0]'s memory decode is turned off */
+	long vmlck_kb;
+};
+
+FIXTURE_SETUP(safety)
+{
+	struct vfio_group_status status = { .argsz = sizeof(status) };
+	struct edu_info all[EDU_MAX];
+	struct iommu_info iommu;
+	int n, i;
+
+	self->container_fd = -1;
+	self->group_fd[0] = -1;
+	self->group_fd[1] = -1;
+	edu_init(&self->edu[0]);
+	edu_init(&self->edu[1]);
+
+	n = edu_find(all, EDU_MAX);
+	ASSERT_LT(0, n)
+		TH_LOG("no edu device (%04x:%04x) with an IOMMU group",
+		       EDU_VENDOR, EDU_DEVICE);
+	self->info[0] = all[0];
+	self->nr_edu = 1;
+	for (i = 1; i < n; i++) {
+		if (all[i].group != all[0].group) {
+			self->info[self->nr_edu++] = all[i];
+			break;
+		}
+	}
+
+	self->container_fd = open("/dev/vfio/vfio", O_RDWR);
+	ASSERT_LE(0, self->container_fd);
+	ASSERT_EQ(VFIO_API_VERSION,
+		  ioctl(self->container_fd, VFIO_GET_API_VERSION));
+	for (i = 0; i < self->nr_edu; i++) {
+		self->group_fd[i] = vfio_group_open(self->info[i].group);
+		ASSERT_LE(0, self->group_fd[i]);
+		ASSERT_EQ(0, ioctl(self->group_fd[i], VFIO_GROUP_GET_STATUS,
+				   &status));
+		ASSERT_FLAG(status.flags, VFIO_GROUP_FLAGS_VIABLE);
+		ASSERT_EQ(0, ioctl(self->group_fd[i], VFIO_GROUP_SET_CONTAINER,
+				   &self->container_fd));
+	}
+	ASSERT_EQ(1, ioctl(self->container_fd, VFIO_CHECK_EXTENSION,
+			   VFIO_RANGE_IOMMU));
+	ASSERT_EQ(0, ioctl(self->container_fd, VFIO_SET_IOMMU,
+			   VFIO_RANGE_IOMMU));
+	for (i = 0; i < self->nr_edu; i++)
+		__edu_open(_metadata, self->group_fd[i], self->info[i].bdf,
+			   &self->edu[i]);
+
+	__get_iommu_info(_metadata, self->container_fd, &iommu);
+	ASSERT_EQ(SZ_4K, iommu.pgsize);
+	ASSERT_EQ(SZ_1M, self->edu[0].bar0_size);
+
+	self->ram = test_mmap(BUF_SIZE, PROT_READ | PROT_WRITE);
+	ASSERT_NE(NULL, self->ram);
+	self->vmlck_kb = vmlck_kb(0);
+	ASSERT_LE(0, self->vmlck_kb);
+}
+
+/* Sets or clears PCI_COMMAND_MEMORY through the device fd's config region. */
+static int edu_set_memory(struct edu_dev *edu, bool on)
+{
+	off_t off = edu->config_offset + PCI_COMMAND;
+	__u16 cmd;
+
+	if (pread(edu->fd, &cmd, sizeof(cmd), off) != (ssize_t)sizeof(cmd))
+		return -1;
+	if (on)
+		cmd |= PCI_COMMAND_MEMORY;
+	else
+		cmd &= ~PCI_COMMAND_MEMORY;
+	if (pwrite(edu->fd, &cmd, sizeof(cmd), off) != (ssize_t)sizeof(cmd))
+		return -1;
+	if (pread(edu->fd, &cmd, sizeof(cmd), off) != (ssize_t)sizeof(cmd))
+		return -1;
+	return !!(cmd & PCI_COMMAND_MEMORY) == on ? 0 : -1;
+}
+
+FIXTURE_TEARDOWN(safety)
+{
+	if (self->mem_off)
+		edu_set_memory(&self->edu[0], true);
+	if (self->bar2)
+		munmap(self->bar2, SZ_1M);
+	edu_close(&self->edu[0]);
+	edu_close(&self->edu[1]);
+	vfio_close(&self->group_fd[0]);
+	vfio_close(&self->group_fd[1]);
+	vfio_close(&self->container_fd);
+	if (self->ram)
+		munmap(self->ram, BUF_SIZE);
+}
+
+/*
+ * The device that reads edu[0]'s BAR in the tests below: the second edu if
+ * there is one (a peer), else edu[0] itself.
+ */
+#define reader()	(&self->edu[self->nr_edu - 1])
+
+/* A second mapping of edu[0]'s BAR0, read-write and shared, in self->bar2. */
+#define test_bar2_mmap()						\
+	({								\
+		void *__bar = mmap(NULL, SZ_1M, PROT_READ | PROT_WRITE,	\
+				   MAP_SHARED, self->edu[0].fd,		\
+				   self->edu[0].bar0_offset);		\
+									\
+		ASSERT_NE(MAP_FAILED, __bar)				\
+			TH_LOG("mmap BAR0: %s", strerror(errno));	\
+		self->bar2 = __bar;					\
+		ASSERT_EQ(EDU_IDENT, *(volatile __u32 *)self->bar2);	\
+	})
+
+/*
+ * The start of every revocation test: RAM at IOVA_RAM, a notifier fd for
+ * MAP, UNMAP and REVOKED over everything, and edu[0]'s BAR0 (through
+ * self->bar2) mapped at IOVA_BAR with @flags and readable by reader().
+ * Returns the fd; *@seq gets the seq of the BAR map.
+ */
+#define test_bar_setup(flags, seq)					\
+	({								\
+		int __fd;						\
+									\
+		test_range_map(self->ram, IOVA_RAM,			\
+			       IOVA_RAM + BUF_SIZE - 1);		\
+		test_bar2_mmap();					\
+		__fd = test_notifier(EV_ALL, ARB, 0, U64_MAX);		\
+		test_range_map_flags(self->bar2, IOVA_BAR,		\
+				     IOVA_BAR + SZ_1M - 1, flags);	\
+		*(seq) = test_record(__fd, EV_MAP, IOVA_BAR,		\
+				     IOVA_BAR + SZ_1M - 1, 0);		\
+		ASSERT_EQ(EDU_IDENT, p2p_read(reader(), IOVA_BAR));	\
+		__fd;							\
+	})
+
+/*
+ * The BAR mapping survived what the test did to the user mapping: no
+ * record comes, and the device still reads the BAR through the IOMMU.
+ */
+#define test_bar_live(fd, what)						\
+	({								\
+		test_no_record(fd, QUIET_MS,				\
+			       what " revoked the BAR mapping");	\
+		ASSERT_EQ(EDU_IDENT, p2p_read(reader(), IOVA_BAR))	\
+			TH_LOG(what ": the BAR mapping was revoked");	\
+	})
+
+/*
+ * The BAR mapping at IOVA_BAR was revoked: DMA to it is blocked at once
+ * and a REVOKED record for exactly its range follows, with a seq of its
+ * own after @map_seq; nothing else comes.
+ */
+#define test_bar_revoked(fd, map_seq, what)				\
+	({								\
+		__u64 __seq;						\
+									\
+		ASSERT_NE(EDU_IDENT, p2p_read(reader(), IOVA_BAR))	\
+			TH_LOG(what ": the BAR is still reachable by DMA"); \
+		__seq = test_record_wait(fd, REVOKED_WAIT_MS, EV_REVOKED, \
+					 IOVA_BAR, IOVA_BAR + SZ_1M - 1, 0); \
+		ASSERT_LT((__u64)(map_seq), __seq);			\
+		test_no_record(fd, 0, "after the REVOKED record");	\
+		ASSERT_NE(EDU_IDENT, p2p_read(reader(), IOVA_BAR));	\
+	})
+
+/* Everything unmapped, the revoked BAR request with what it had mapped. */
+#define test_bar_cleanup()						\
+	({								\
+		test_range_unmap(0, U64_MAX, BUF_SIZE + SZ_1M);		\
+		test_range_empty();					\
+		test_vmlck(0);						\
+	})
+
+/* ---------------------------------------------------------------------- */
+/* Revocation only when access is really lost                             */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * Clearing the soft-dirty bits (write "4" to /proc/self/clear_refs)
+ * invalidates the whole address space, yet takes no access away.
+ */
+TEST_F(safety, revoke_not_soft_dirty)
+{
+	__u64 seq;
+	int fd, cfd;
+
+	fd = test_bar_setup(DMA_R, &seq);
+
+	cfd = open("/proc/self/clear_refs", O_WRONLY);
+	if (cfd < 0)
+		SKIP(goto out, "/proc/self/clear_refs: %s", strerror(errno));
+	if (write(cfd, "4", 1) != 1) {
+		close(cfd);
+		SKIP(goto out, "clearing soft-dirty bits: %s (no CONFIG_MEM_SOFT_DIRTY?)",
+		     strerror(errno));
+	}
+	close(cfd);
+	test_bar_live(fd, "clearing soft-dirty bits");
+out:
+	close(fd);
+	test_bar_cleanup();
+}
+
+/* An mprotect() that adds PROT_EXEC takes nothing away. */
+TEST_F(safety, revoke_not_mprotect_exec)
+{
+	__u64 seq;
+	int fd;
+
+	fd = test_bar_setup(DMA_R, &seq);
+
+	if (mprotect(self->bar2, SZ_1M, PROT_READ | PROT_WRITE | PROT_EXEC)) {
+		/* Newer kernels mount the anon inodes of VFIO noexec. */
+		ASSERT_EQ(EACCES, errno)
+			TH_LOG("mprotect +PROT_EXEC: %s", strerror(errno));
+		SKIP(goto out, "mprotect(PROT_EXEC) of a vfio-pci BAR mapping refused (EACCES)");
+	}
+	test_bar_live(fd, "mprotect +PROT_EXEC");
+out:
+	close(fd);
+	test_bar_cleanup();
+}
+
+/* RW -> R keeps all that a READ request needs. */
+TEST_F(safety, revoke_not_mprotect_ro_read)
+{
+	__u64 seq;
+	int fd;
+
+	fd = test_bar_setup(DMA_R, &seq);
+	ASSERT_EQ(0, mprotect(self->bar2, SZ_1M, PROT_READ));
+	test_bar_live(fd, "mprotect RW -> R of a READ request");
+	close(fd);
+	test_bar_cleanup();
+}
+
+/* RW -> R takes away the write a READ|WRITE request needs: revoked. */
+TEST_F(safety, revoke_mprotect_ro_write)
+{
+	__u64 seq;
+	int fd;
+
+	fd = test_bar_setup(DMA_RW, &seq);
+	ASSERT_EQ(0, mprotect(self->bar2, SZ_1M, PROT_READ));
+	test_bar_revoked(fd, seq, "mprotect RW -> R of a READ|WRITE request");
+	close(fd);
+	test_bar_cleanup();
+}
+
+/*
+ * vfio-pci revokes the user's BAR mappings itself when memory decode is
+ * turned off (PCI_COMMAND_MEMORY cleared in the config space). The IOMMU
+ * mapping goes with them and stays gone when decode is back on. To
+ * re-establish it, userspace unmaps exactly the request's range (which
+ * reports the bytes it had mapped) and maps it again.
+ */
+TEST_F(safety, revoke_memory_decode)
+{
+	struct vfio_range_event ev;
+	__u64 seq, seq2;
+	int fd;
+
+	/* edu[0] stops answering, so another device must do the reading. */
+	if (self->nr_edu < 2)
+		SKIP(return, "needs two edu devices in two IOMMU groups");
+	fd = test_bar_setup(DMA_R, &seq);
+
+	self->mem_off = true;
+	ASSERT_EQ(0, edu_set_memory(&self->edu[0], false))
+		TH_LOG("clearing PCI_COMMAND_MEMORY: %s", strerror(errno));
+	test_bar_revoked(fd, seq, "memory decode off");
+
+	ASSERT_EQ(0, edu_set_memory(&self->edu[0], true));
+	self->mem_off = false;
+	ASSERT_EQ(EDU_IDENT, edu_read32(&self->edu[0], EDU_REG_IDENT));
+	/* Never mapped again by itself. */
+	ASSERT_NE(EDU_IDENT, p2p_read(reader(), IOVA_BAR));
+	test_no_record(fd, 0, "memory decode on");
+
+	/* Re-establish: unmap + map. */
+	test_range_unmap(IOVA_BAR, IOVA_BAR + SZ_1M - 1, SZ_1M);
+	/* Whether the revoked request makes an UNMAP record is not asked. */
+	if (wait_record(fd, &ev, 0)) {
+		ASSERT_EQ((__u32)EV_UNMAP, ev.type);
+		ASSERT_EQ(IOVA_BAR, ev.start);
+		ASSERT_EQ(IOVA_BAR + SZ_1M - 1, ev.last);
+	}
+	test_range_map_flags(self->bar2, IOVA_BAR, IOVA_BAR + SZ_1M - 1,
+			     DMA_R);
+	seq2 = test_record(fd, EV_MAP, IOVA_BAR, IOVA_BAR + SZ_1M - 1, 0);
+	ASSERT_LT(seq, seq2);
+	ASSERT_EQ(EDU_IDENT, p2p_read(reader(), IOVA_BAR));
+	close(fd);
+	test_bar_cleanup();
+}
+
+/*
+ * REVOKED reaches the clients that asked for it, split into aligned blocks
+ * for aligned ones like their MAP records, and no other client. The
+ * request maps the BAR's first 3 pages at IOVA_BAR + [0x1000, 0x3fff]:
+ * blocks [+0x1000, +0x1fff] and [+0x2000, +0x3fff]. munmap() revokes it.
+ */
+TEST_F(safety, revoke_record_clients)
+{
+	const __u64 start = IOVA_BAR + 0x1000, last = IOVA_BAR + 0x3fff;
+	int arb, aligned, revoked_only, blind;
+	__u64 seq, rseq, s;
+
+	test_range_map(self->ram, IOVA_RAM, IOVA_RAM + BUF_SIZE - 1);
+	test_bar2_mmap();
+	arb = test_notifier(EV_ALL, ARB, 0, U64_MAX);
+	aligned = test_notifier(EV_MAP | EV_REVOKED, ALIGNED, 0, U64_MAX);
+	revoked_only = test_notifier(EV_REVOKED, ALIGNED, 0, U64_MAX);
+	blind = test_notifier(EV_MAP | EV_UNMAP, ARB, 0, U64_MAX);
+
+	test_range_map_flags(self->bar2, start, last, DMA_R);
+	seq = test_record(arb, EV_MAP, start, last, 0);
+	s = test_record(aligned, EV_MAP, start, start + 0xfff, 0xfff);
+	ASSERT_EQ(seq, s);
+	s = test_record(aligned, EV_MAP, start + 0x1000, last, 0x1fff);
+	ASSERT_EQ(seq, s);
+	s = test_record(blind, EV_MAP, start, last, 0);
+	ASSERT_EQ(seq, s);
+	test_no_record(revoked_only, 0, "REVOKED-only client after a map");
+	ASSERT_EQ(EDU_IDENT, p2p_read(reader(), start));
+
+	ASSERT_EQ(0, munmap(self->bar2, SZ_1M));
+	self->bar2 = NULL;
+	ASSERT_NE(EDU_IDENT, p2p_read(reader(), start));
+
+	rseq = test_record_wait(arb, REVOKED_WAIT_MS, EV_REVOKED, start,
+				last, 0);
+	ASSERT_LT(seq, rseq);
+	/* Aligned clients: the blocks of their MAP records, one seq. */
+	s = test_record_wait(aligned, REVOKED_WAIT_MS, EV_REVOKED, start,
+			     start + 0xfff, 0xfff);
+	ASSERT_EQ(rseq, s);
+	s = test_record_wait(aligned, REVOKED_WAIT_MS, EV_REVOKED,
+			     start + 0x1000, last, 0x1fff);
+	ASSERT_EQ(rseq, s);
+	s = test_record_wait(revoked_only, REVOKED_WAIT_MS, EV_REVOKED, start,
+			     start + 0xfff, 0xfff);
+	ASSERT_EQ(rseq, s);
+	s = test_record_wait(revoked_only, REVOKED_WAIT_MS, EV_REVOKED,
+			     start + 0x1000, last, 0x1fff);
+	ASSERT_EQ(rseq, s);
+	/* By now every client heard of it: the blind one did not. */
+	test_no_record(blind, QUIET_MS, "a client without REVOKED");
+	test_no_record(arb, 0, "after the REVOKED record");
+	test_no_record(aligned, 0, "after the REVOKED records");
+	test_no_record(revoked_only, 0, "after the REVOKED records");
+
+	test_range_unmap(start, last, 0x3000);
+	test_range_unmap(0, U64_MAX, BUF_SIZE);
+	test_range_empty();
+	test_vmlck(0);
+	close(arb);
+	close(aligned);
+	close(revoked_only);
+	close(blind);
 }
 
 TEST_HARNESS_MAIN
