@@ -11,7 +11,9 @@
  *    asked for VFIO_RANGE_EVENT_REVOKED, in aligned blocks to aligned
  *    clients;
  *  - VFIO_IOMMU_GET_INFO leaks no kernel bytes through the padding of its
- *    structure.
+ *    structure;
+ *  - a notifier read() whose buffer faults part-way returns the records it
+ *    delivered and counts only the others as lost.
  *
  * Needs root, vfio_iommu_range.ko loaded and an edu device; the /dev/mem
  * tests and the memory-decode revocation need a second edu device and
@@ -878,6 +880,76 @@ TEST_F(safety, get_info_pad_zero)
 	}
 	free(info);
 	test_range_empty();
+	test_vmlck(0);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Notifier read() into a buffer that faults part-way                     */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * Three records are queued; the buffer has room for three, but only the
+ * first one (and, in the second case, part of the next) lies before a
+ * PROT_NONE page. read() returns that one record; the next read() gets an
+ * overflow record counting the two that were not delivered.
+ */
+TEST_F(safety, read_partial_fault)
+{
+	const size_t rec = sizeof(struct vfio_range_event);
+	const size_t tails[] = { rec, rec + rec / 2 };
+	struct vfio_range_event got[4], *buf;
+	__u64 iova, seq = 0, next;
+	unsigned int c, i;
+	char *pages;
+	ssize_t ret;
+	int fd;
+
+	pages = test_mmap(2 * SZ_4K, PROT_READ | PROT_WRITE);
+	ASSERT_NE(NULL, pages);
+	ASSERT_EQ(0, mprotect(pages + SZ_4K, SZ_4K, PROT_NONE));
+	fd = test_notifier(EV_MAP, ARB, 0, U64_MAX);
+
+	for (c = 0; c < ARRAY_SIZE(tails); c++) {
+		iova = IOVA_RAM + c * 4 * SZ_4K;
+		for (i = 0; i < 3; i++) {
+			test_range_map(self->ram + (c * 4 + i) * SZ_4K,
+				       iova + i * SZ_4K,
+				       iova + i * SZ_4K + SZ_4K - 1);
+		}
+		buf = (void *)(pages + SZ_4K - tails[c]);
+		memset(buf, 0xa5, tails[c]);
+		ret = read(fd, buf, 3 * rec);
+		ASSERT_EQ((ssize_t)rec, ret)
+			TH_LOG("read of 3 records, %zu bytes before a PROT_NONE page: %zd (%s)",
+			       tails[c], ret, ret < 0 ? strerror(errno) : "");
+		ASSERT_EQ((__u32)EV_MAP, buf->type);
+		ASSERT_EQ(iova, buf->start);
+		ASSERT_EQ(iova + SZ_4K - 1, buf->last);
+		seq = buf->seq;
+		ASSERT_NE(0ULL, seq);
+
+		/* The other two are lost, and counted. */
+		ret = read(fd, got, sizeof(got));
+		ASSERT_EQ((ssize_t)rec, ret)
+			TH_LOG("read after the fault: %zd (%s)", ret,
+			       ret < 0 ? strerror(errno) : "");
+		if (got[0].type != EV_OVERFLOW || got[0].lost != 2)
+			ev_log("got", &got[0]);
+		ASSERT_EQ((__u32)EV_OVERFLOW, got[0].type);
+		ASSERT_EQ(2ULL, got[0].lost);
+		ASSERT_EQ(0ULL, got[0].seq);
+		ASSERT_EQ(0ULL, got[0].start);
+		ASSERT_EQ(U64_MAX, got[0].last);
+		EXPECT_ERRNO(EAGAIN, read(fd, got, sizeof(got)));
+	}
+
+	/* Delivery goes on. */
+	test_range_map(self->ram + 15 * SZ_4K, IOVA_RAM2, IOVA_RAM2 + SZ_4K - 1);
+	next = test_record(fd, EV_MAP, IOVA_RAM2, IOVA_RAM2 + SZ_4K - 1, 0);
+	ASSERT_LT(seq, next);
+	close(fd);
+	munmap(pages, 2 * SZ_4K);
+	test_range_unmap(0, U64_MAX, 7 * SZ_4K);
 	test_vmlck(0);
 }
 
