@@ -13,7 +13,9 @@
  *  - VFIO_IOMMU_GET_INFO leaks no kernel bytes through the padding of its
  *    structure;
  *  - a notifier read() whose buffer faults part-way returns the records it
- *    delivered and counts only the others as lost.
+ *    delivered and counts only the others as lost;
+ *  - an old binary's VFIO_IOMMU_RANGE_MAP (argsz without the out_ fields)
+ *    in read-only memory succeeds, since nothing is written back.
  *
  * Needs root, vfio_iommu_range.ko loaded and an edu device; the /dev/mem
  * tests and the memory-decode revocation need a second edu device and
@@ -951,6 +953,44 @@ TEST_F(safety, read_partial_fault)
 	munmap(pages, 2 * SZ_4K);
 	test_range_unmap(0, U64_MAX, 7 * SZ_4K);
 	test_vmlck(0);
+}
+
+/* ---------------------------------------------------------------------- */
+/* An old binary's map in read-only memory                                */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * With argsz = offsetofend(last), 32 bytes, there are no out_ fields to
+ * write back: the structure may be read-only, as a const one of an old
+ * binary can be.
+ */
+TEST_F(safety, map_argsz_old_readonly)
+{
+	struct vfio_range_map *cmd;
+	char *page;
+	int ret;
+
+	page = test_mmap(SZ_4K, PROT_READ | PROT_WRITE);
+	ASSERT_NE(NULL, page);
+	cmd = (void *)page;
+	memset(page, 0, SZ_4K);
+	cmd->argsz = offsetofend(struct vfio_range_map, last);
+	ASSERT_EQ(32U, cmd->argsz);
+	cmd->flags = DMA_RW;
+	cmd->vaddr = (uintptr_t)self->ram;
+	cmd->start = IOVA_RAM;
+	cmd->last = IOVA_RAM + BUF_SIZE - 1;
+	ASSERT_EQ(0, mprotect(page, SZ_4K, PROT_READ));
+
+	ret = ioctl(self->container_fd, VFIO_IOMMU_RANGE_MAP, cmd);
+	ASSERT_EQ(0, ret)
+		TH_LOG("VFIO_IOMMU_RANGE_MAP, argsz 32, read-only: %s",
+		       strerror(errno));
+	test_vmlck(BUF_SIZE);
+	test_range_unmap(IOVA_RAM, IOVA_RAM + BUF_SIZE - 1, BUF_SIZE);
+	test_range_empty();
+	test_vmlck(0);
+	munmap(page, SZ_4K);
 }
 
 TEST_HARNESS_MAIN
