@@ -15,11 +15,12 @@
  *  - a notifier read() whose buffer faults part-way returns the records it
  *    delivered and counts only the others as lost;
  *  - an old binary's VFIO_IOMMU_RANGE_MAP (argsz without the out_ fields)
- *    in read-only memory succeeds, since nothing is written back.
+ *    in read-only memory succeeds, since nothing is written back;
+ *  - a map request of all 2^64 bytes is EINVAL and maps nothing.
  *
- * Needs root, vfio_iommu_range.ko loaded and an edu device; the /dev/mem
- * tests and the memory-decode revocation need a second edu device and
- * skip without one.
+ * Needs root, vfio_iommu_range.ko and vfio_range_test.ko loaded and an edu
+ * device; the /dev/mem tests and the memory-decode revocation need a
+ * second edu device and skip without one.
  */
 #include "vfio_range_utils.h"
 
@@ -991,6 +992,83 @@ TEST_F(safety, map_argsz_old_readonly)
 	test_range_empty();
 	test_vmlck(0);
 	munmap(page, SZ_4K);
+}
+
+/* ---------------------------------------------------------------------- */
+/* A map request of all 2^64 bytes                                        */
+/* ---------------------------------------------------------------------- */
+
+/* No length holds 2^64: [0, U64_MAX] cannot be mapped, whatever backs it. */
+#define test_map_all_refused()						\
+	({								\
+		test_err_range_map_flags(EINVAL, 0, 0, U64_MAX, DMA_RW); \
+		test_err_range_map_flags(EINVAL, 0, 0, U64_MAX, DMA_R);	\
+		test_err_range_map_flags(EINVAL, self->ram, 0, U64_MAX,	\
+					 DMA_RW);			\
+		test_err_range_map_flags(EINVAL, self->ram, 0, U64_MAX,	\
+					 DMA_R);			\
+		test_range_empty();					\
+		test_vmlck(0);						\
+	})
+
+TEST_F(safety, map_all_2_64)
+{
+	test_map_all_refused();
+}
+
+/*
+ * The same in a container whose usable IOVA space is all of [0, U64_MAX]
+ * (an emulated-IOMMU device of vfio_range_test.ko), where no ERANGE check
+ * comes first.
+ */
+FIXTURE(emu_space)
+{
+	int test_fd;
+	struct emu e;
+	int container_fd;
+	char *ram;
+	long vmlck_kb;
+};
+
+FIXTURE_SETUP(emu_space)
+{
+	self->container_fd = -1;
+	emu_init(&self->e);
+	self->test_fd = open(VFIO_RANGE_TEST_DEV, O_RDWR);
+	ASSERT_LE(0, self->test_fd)
+		TH_LOG("open %s: %s (is vfio_range_test.ko loaded?)",
+		       VFIO_RANGE_TEST_DEV, strerror(errno));
+	__emu_create(_metadata, self->test_fd, &self->e);
+	self->container_fd = self->e.container_fd;
+	self->ram = test_mmap(BUF_SIZE, PROT_READ | PROT_WRITE);
+	ASSERT_NE(NULL, self->ram);
+	self->vmlck_kb = vmlck_kb(0);
+	ASSERT_LE(0, self->vmlck_kb);
+}
+
+FIXTURE_TEARDOWN(emu_space)
+{
+	emu_destroy(&self->e);
+	self->container_fd = -1;
+	vfio_close(&self->test_fd);
+	if (self->ram)
+		munmap(self->ram, BUF_SIZE);
+}
+
+TEST_F(emu_space, map_all_2_64)
+{
+	struct iommu_info iommu;
+
+	__get_iommu_info(_metadata, self->container_fd, &iommu);
+	ASSERT_EQ(1U, iommu.nr_ranges);
+	ASSERT_EQ(0ULL, iommu.ranges[0].start);
+	ASSERT_EQ(U64_MAX, iommu.ranges[0].end);
+	test_map_all_refused();
+	/* The top of the space alone maps fine. */
+	test_range_map(self->ram, U64_MAX - BUF_SIZE + 1, U64_MAX);
+	test_vmlck(BUF_SIZE);
+	test_range_unmap(0, U64_MAX, BUF_SIZE);
+	test_vmlck(0);
 }
 
 TEST_HARNESS_MAIN
