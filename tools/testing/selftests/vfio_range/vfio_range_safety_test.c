@@ -16,7 +16,9 @@
  *    delivered and counts only the others as lost;
  *  - an old binary's VFIO_IOMMU_RANGE_MAP (argsz without the out_ fields)
  *    in read-only memory succeeds, since nothing is written back;
- *  - a map request of all 2^64 bytes is EINVAL and maps nothing.
+ *  - a map request of all 2^64 bytes is EINVAL and maps nothing;
+ *  - RLIMIT_MEMLOCK is charged per user for as long as the pages stay
+ *    pinned, whichever process of that user maps or holds the container.
  *
  * Needs root, vfio_iommu_range.ko and vfio_range_test.ko loaded and an edu
  * device; the /dev/mem tests and the memory-decode revocation need a
@@ -24,7 +26,11 @@
  */
 #include "vfio_range_utils.h"
 
+#include <grp.h>
 #include <poll.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 
 /* All below 256 MiB: edu masks its DMA addresses to 28 bits. */
 #define IOVA_RAM	0x0100000ULL
@@ -1069,6 +1075,198 @@ TEST_F(emu_space, map_all_2_64)
 	test_vmlck(BUF_SIZE);
 	test_range_unmap(0, U64_MAX, BUF_SIZE);
 	test_vmlck(0);
+}
+
+/* ---------------------------------------------------------------------- */
+/* RLIMIT_MEMLOCK per user, for as long as the pages stay pinned          */
+/* ---------------------------------------------------------------------- */
+
+FIXTURE(memlock)
+{
+	int group;
+	int container_fd;
+	int group_fd;
+};
+
+FIXTURE_SETUP(memlock)
+{
+	self->container_fd = -1;
+	self->group_fd = -1;
+	self->group = first_edu_group(_metadata);
+}
+
+FIXTURE_TEARDOWN(memlock)
+{
+	vfio_close(&self->group_fd);
+	vfio_close(&self->container_fd);
+}
+
+/* The uid and gid of the test, used by nothing else. */
+#define MEMLOCK_ID		4242
+#define MEMLOCK_GENERATIONS	4
+#define IOVA_PINNED	0x1000000ULL
+#define IOVA_MORE(gen)	(0x2000000ULL + (gen) * SZ_64K)
+
+/* Waits until the parent of this process is no longer @parent. */
+static void wait_orphaned(pid_t parent)
+{
+	while (getppid() == parent)
+		usleep(1000);
+}
+
+/*
+ * Generations 1 and later of the processes of user MEMLOCK_ID sharing one
+ * container, each the child of the one before: generation 0 pinned
+ * 64 KiB, all of RLIMIT_MEMLOCK. Each starts with a fresh mm (locked_vm
+ * 0), yet finds the limit used up, also once the process that pinned is
+ * gone. Generation 1 checks once while generation 0 is alive, tells it on
+ * @go to exit, waits for that and checks again; each later one starts once
+ * its parent exited. Each writes its generation number to @report when
+ * its checks passed, the last one "E" after it unmapped everything and
+ * found the limit back.
+ */
+static void memlock_descendants(struct __test_metadata *_metadata,
+				FIXTURE_DATA(memlock) *self, char *buf,
+				int report, int go)
+{
+	pid_t parent, pid;
+	int gen;
+	char tag;
+	long base;
+
+	/* Generation 0 waits on @go for generation 1. */
+	parent = getppid();
+	for (gen = 1; ; gen++) {
+		if (gen > 1)
+			wait_orphaned(parent);
+		test_err_range_map(ENOMEM, buf + SZ_64K, IOVA_MORE(gen),
+				   IOVA_MORE(gen) + SZ_4K - 1);
+		if (gen == 1) {
+			ASSERT_EQ(1, write(go, "g", 1));
+			close(go);
+			wait_orphaned(parent);
+			test_err_range_map(ENOMEM, buf + SZ_64K,
+					   IOVA_MORE(gen),
+					   IOVA_MORE(gen) + SZ_4K - 1);
+		}
+		tag = '0' + gen;
+		ASSERT_EQ(1, write(report, &tag, 1));
+		if (gen + 1 == MEMLOCK_GENERATIONS)
+			break;
+
+		/* Taken before fork(): this one may be gone by then. */
+		parent = getpid();
+		pid = fork();
+		ASSERT_LE(0, pid);
+		/* Exits first, with the container held by the next one. */
+		if (pid)
+			_exit(_metadata->passed ? 0 : 1);
+	}
+
+	/* The last one: unpinning gives the user its limit back. */
+	base = vmlck_kb(0);
+	ASSERT_LE(0, base);
+	test_range_unmap(0, U64_MAX, SZ_64K);
+	test_range_map(buf, IOVA_PINNED, IOVA_PINNED + SZ_64K - 1);
+	ASSERT_VMLCK(base, SZ_64K);
+	test_err_range_map(ENOMEM, buf + SZ_64K, IOVA_MORE(gen),
+			   IOVA_MORE(gen) + SZ_4K - 1);
+	test_range_unmap(0, U64_MAX, SZ_64K);
+	ASSERT_VMLCK(base, 0);
+	test_range_empty();
+	ASSERT_EQ(1, write(report, "E", 1));
+	_exit(_metadata->passed ? 0 : 1);
+}
+
+/*
+ * In a forked child, with RLIMIT_MEMLOCK at 64 KiB: set the container up
+ * as root, become user MEMLOCK_ID (which drops every capability, so also
+ * CAP_IPC_LOCK), pin the 64 KiB and find 4 KiB more refused. Then a chain
+ * of descendants sharing the container (memlock_generation()), the first
+ * process exiting while later ones hold the container: the pins stay
+ * charged to the user, so none of them can pin 4 KiB more; once the last
+ * one unmapped everything, the user can pin 64 KiB again. The test
+ * process is the subreaper of them all and checks how each one ended.
+ */
+TEST_F(memlock, per_user_charge)
+{
+	struct rlimit rl = { .rlim_cur = SZ_64K, .rlim_max = SZ_64K };
+	char got[MEMLOCK_GENERATIONS + 2] = "";
+	const char *expect = "0123E";
+	int report[2], go[2], status, ended = 0;
+	long vmlck_base, base;
+	size_t len = 0;
+	char *buf, c;
+	pid_t pid;
+
+	ASSERT_EQ(MEMLOCK_GENERATIONS + 1, (int)strlen(expect));
+	ASSERT_EQ(0, prctl(PR_SET_CHILD_SUBREAPER, 1));
+	ASSERT_EQ(0, pipe(report));
+	vmlck_base = vmlck_kb(0);
+	ASSERT_LE(0, vmlck_base);
+
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (!pid) {
+		close(report[0]);
+		ASSERT_TRUE(has_cap_ipc_lock())
+			TH_LOG("the test needs CAP_IPC_LOCK to begin with (root)");
+		ASSERT_EQ(0, setrlimit(RLIMIT_MEMLOCK, &rl));
+		__vfio_container_setup(_metadata, self->group,
+				       VFIO_RANGE_IOMMU, &self->container_fd,
+				       &self->group_fd);
+		buf = test_mmap(2 * SZ_64K, PROT_READ | PROT_WRITE);
+		ASSERT_NE(NULL, buf);
+		memset(buf, 0x77, 2 * SZ_64K);
+
+		ASSERT_EQ(0, setgroups(0, NULL));
+		ASSERT_EQ(0, setresgid(MEMLOCK_ID, MEMLOCK_ID, MEMLOCK_ID));
+		ASSERT_EQ(0, setresuid(MEMLOCK_ID, MEMLOCK_ID, MEMLOCK_ID));
+		ASSERT_EQ((uid_t)MEMLOCK_ID, geteuid());
+		ASSERT_FALSE(has_cap_ipc_lock());
+		/* Sanity: the kernel sees the limit and the missing cap. */
+		EXPECT_ERRNO(ENOMEM, mlock(buf, SZ_64K + SZ_4K));
+
+		base = vmlck_kb(0);
+		ASSERT_LE(0, base);
+		test_range_map(buf, IOVA_PINNED, IOVA_PINNED + SZ_64K - 1);
+		ASSERT_VMLCK(base, SZ_64K);
+		test_err_range_map(ENOMEM, buf + SZ_64K, IOVA_MORE(0),
+				   IOVA_MORE(0) + SZ_4K - 1);
+		ASSERT_VMLCK(base, SZ_64K);
+		ASSERT_EQ(1, write(report[1], "0", 1));
+
+		ASSERT_EQ(0, pipe(go));
+		pid = fork();
+		ASSERT_LE(0, pid);
+		if (!pid) {
+			close(go[0]);
+			memlock_descendants(_metadata, self, buf, report[1],
+					    go[1]);
+		}
+		close(go[1]);
+		/* Generation 1 checked with this one alive: go first. */
+		ASSERT_EQ(1, read(go[0], &c, 1));
+		_exit(_metadata->passed ? 0 : 1);
+	}
+	close(report[1]);
+
+	/* One tag per generation, in order, then "E" from the last. */
+	while (len < sizeof(got) - 1 && read(report[0], &c, 1) == 1)
+		got[len++] = c;
+	close(report[0]);
+	while ((pid = waitpid(-1, &status, 0)) > 0) {
+		ended++;
+		EXPECT_TRUE(WIFEXITED(status) && !WEXITSTATUS(status))
+			TH_LOG("descendant %d: %s %d", pid,
+			       WIFEXITED(status) ? "exit status" : "signal",
+			       WIFEXITED(status) ? WEXITSTATUS(status) :
+			       WTERMSIG(status));
+	}
+	ASSERT_EQ(MEMLOCK_GENERATIONS, ended);
+	ASSERT_STREQ(expect, got)
+		TH_LOG("the generations stopped after \"%s\"", got);
+	ASSERT_VMLCK(vmlck_base, 0);
 }
 
 TEST_HARNESS_MAIN
