@@ -56,6 +56,7 @@ void *vrange_open(unsigned long type)
 	INIT_LIST_HEAD(&iommu->devices);
 	refcount_set(&iommu->users, 1);
 	iommu->type = type;
+	INIT_WORK(&iommu->revoke_work, vrange_mmio_report_revoked);
 
 	/* No domain yet: the whole space is usable. */
 	iommu->usable = kzalloc(sizeof(*iommu->usable), GFP_KERNEL_ACCOUNT);
@@ -175,12 +176,17 @@ static struct vrange_domain *vrange_domain_create(struct vrange_iommu *iommu,
 	rc = iommu_attach_group(dom->domain, group);
 	if (rc)
 		goto err_domain;
+	rc = vrange_iova_msi_cookie(dom->domain, group);
+	if (rc)
+		goto err_detach;
 
 	if (dom->domain->ops->enforce_cache_coherency)
 		dom->coherent =
 			dom->domain->ops->enforce_cache_coherency(dom->domain);
 	return dom;
 
+err_detach:
+	iommu_detach_group(dom->domain, group);
 err_domain:
 	iommu_domain_free(dom->domain);
 err_free:
@@ -194,9 +200,13 @@ static struct vrange_domain *vrange_domain_share(struct vrange_iommu *iommu,
 {
 	struct vrange_domain *dom;
 
-	list_for_each_entry(dom, &iommu->domains, node)
-		if (!iommu_attach_group(dom->domain, group))
+	list_for_each_entry(dom, &iommu->domains, node) {
+		if (iommu_attach_group(dom->domain, group))
+			continue;
+		if (!vrange_iova_msi_cookie(dom->domain, group))
 			return dom;
+		iommu_detach_group(dom->domain, group);
+	}
 	return NULL;
 }
 
@@ -358,6 +368,8 @@ void vrange_release(void *iommu_data)
 		vrange_detach_group(iommu, grp->group);
 
 	vrange_unmap_all(iommu);
+	/* No BAR is watched any more: the last reports of revocations. */
+	flush_work(&iommu->revoke_work);
 	vrange_clients_release(iommu);
 	vrange_iommu_put(iommu);
 }

@@ -4,11 +4,19 @@
  * vfio_pin_pages() and vfio_dma_rw() instead of DMA, and are told of
  * unmaps through their dma_unmap callback.
  *
- * Every mapping is pinned when it is made, so a pin here only hands out the
- * page and records who holds it: struct vrange_pin per IOVA page, in
+ * Every mapping is pinned when it is made; a pin here takes a reference of
+ * its own on the page, so the page lives as long as the device may use it,
+ * and records who holds it: struct vrange_pin per IOVA page, in
  * vrange_iommu.pins, under vrange_iommu.lock. An unmap that touches a
  * group's pins calls dma_unmap on that group's devices and waits until the
- * pins are gone before it releases anything.
+ * pins are gone before it releases anything. Pins a device failed to drop
+ * when the container goes keep their page references: a misbehaving
+ * driver leaks pages, it never gets a freed one.
+ *
+ * Only a group with a device that can be told of unmaps (a dma_unmap
+ * callback) may pin: pins nobody could be asked to drop would block unmap
+ * forever. The VFIO core names the group, not the device, of a pin; an
+ * emulated-IOMMU group holds one device.
  */
 #include <linux/highmem.h>
 #include <linux/iommu.h>
@@ -48,12 +56,17 @@ void vrange_unregister_device(void *iommu_data, struct vfio_device *vdev)
 	up_write(&iommu->clients_rwsem);
 }
 
+/* A device unpinning what it did not pin is ignored; drivers can err. */
 static void vrange_unpin_one(struct vrange_iommu *iommu, u64 iova)
 {
 	struct vrange_pin *pin = xa_load(&iommu->pins, iova >> PAGE_SHIFT);
 
-	if (WARN_ON_ONCE(!pin))
+	if (!pin) {
+		pr_warn_ratelimited("vfio-range: unpin of IOVA %#llx, which no device pinned\n",
+				    iova);
 		return;
+	}
+	put_page(pin->page);
 	if (!--pin->count) {
 		xa_erase(&iommu->pins, iova >> PAGE_SHIFT);
 		kfree(pin);
@@ -77,6 +90,8 @@ static int vrange_pin_one(struct vrange_iommu *iommu, struct vrange_group *grp,
 		pin = kzalloc(sizeof(*pin), GFP_KERNEL_ACCOUNT);
 		if (!pin)
 			return -ENOMEM;
+		pin->page = map->pages[(iova - vrange_mapping_start(map)) >>
+				       PAGE_SHIFT];
 		rc = xa_err(xa_store(&iommu->pins, iova >> PAGE_SHIFT, pin,
 				     GFP_KERNEL_ACCOUNT));
 		if (rc) {
@@ -84,10 +99,30 @@ static int vrange_pin_one(struct vrange_iommu *iommu, struct vrange_group *grp,
 			return rc;
 		}
 	}
+	get_page(pin->page);
 	pin->count++;
 	pin->groups |= grp->bit;
-	*page = map->pages[(iova - vrange_mapping_start(map)) >> PAGE_SHIFT];
+	*page = pin->page;
 	return 0;
+}
+
+/* True if a device of @group can be told to drop its pins; lock held. */
+static bool vrange_group_can_unpin(struct vrange_iommu *iommu,
+				   struct iommu_group *group)
+{
+	struct vfio_device *vdev;
+	bool found = false;
+
+	lockdep_assert_held(&iommu->lock);
+	list_for_each_entry(vdev, &iommu->devices, iommu_entry) {
+		struct iommu_group *dev_group = iommu_group_get(vdev->dev);
+
+		found = dev_group == group;
+		iommu_group_put(dev_group);
+		if (found)
+			break;
+	}
+	return found;
 }
 
 /*
@@ -110,8 +145,7 @@ int vrange_pin_pages(void *iommu_data, struct iommu_group *group,
 
 	mutex_lock(&iommu->lock);
 	grp = vrange_find_group(iommu, group);
-	/* Pins nobody could be asked to drop would block unmap forever. */
-	if (!grp || !iommu->nr_devices) {
+	if (!grp || !vrange_group_can_unpin(iommu, group)) {
 		rc = -EINVAL;
 		goto out_unlock;
 	}
@@ -252,8 +286,10 @@ void vrange_notify_devices(struct vrange_iommu *iommu, u64 start, u64 last)
 }
 
 /*
- * Discards every pin inside [start, last]. Only pins of devices that went
- * away without unpinning can be left when an unmap gets here.
+ * Forgets every pin inside [start, last]. Only pins no device can be asked
+ * to drop (their group left, or the container is being released) can be
+ * left when an unmap gets here: their page references are kept (the pages
+ * leak), since a driver may still use the pages.
  */
 void vrange_pins_drop_range(struct vrange_iommu *iommu, u64 start, u64 last)
 {
@@ -263,8 +299,11 @@ void vrange_pins_drop_range(struct vrange_iommu *iommu, u64 start, u64 last)
 	lockdep_assert_held(&iommu->lock);
 	xa_for_each_range(&iommu->pins, index, pin, start >> PAGE_SHIFT,
 			  last >> PAGE_SHIFT) {
-		WARN_ONCE(1, "vfio-range: stale pin at IOVA %#llx\n",
-			  (u64)index << PAGE_SHIFT);
+		if (!iommu->stale_pins_warned) {
+			pr_warn("vfio-range: container %u: an emulated device left pages pinned (first at IOVA %#llx); they are leaked, not freed\n",
+				iommu->id, (u64)index << PAGE_SHIFT);
+			iommu->stale_pins_warned = true;
+		}
 		xa_erase(&iommu->pins, index);
 		kfree(pin);
 	}

@@ -29,11 +29,18 @@ static int vrange_copy_struct_in(void *dst, size_t ksize, size_t minsz,
 	return copy_struct_from_user(dst, ksize, uptr, *argsz);
 }
 
-static int vrange_copy_struct_out(void __user *uptr, const void *src,
-				  size_t ksize, u32 argsz)
+/*
+ * Writes back the output fields [@from, @to) of a structure, as far as
+ * argsz covers them; input fields are never written, so a structure in
+ * read-only memory works for a caller that asks for no outputs.
+ */
+static int vrange_copy_outputs_out(void __user *uptr, const void *src,
+				   size_t from, size_t to, u32 argsz)
 {
-	return copy_to_user(uptr, src, min_t(size_t, ksize, argsz)) ?
-		-EFAULT : 0;
+	to = min_t(size_t, to, argsz);
+	if (to <= from)
+		return 0;
+	return copy_to_user(uptr + from, src + from, to - from) ? -EFAULT : 0;
 }
 
 static long vrange_check_extension(struct vrange_iommu *iommu,
@@ -106,6 +113,8 @@ static int vrange_get_info(struct vrange_iommu *iommu, void __user *uptr)
 	u32 argsz;
 	int rc;
 
+	/* Padding (6.1) and pad (6.12) go to the user too. */
+	memset(&info, 0, sizeof(info));
 	if (copy_from_user(&info, uptr, minsz))
 		return -EFAULT;
 	argsz = info.argsz;
@@ -174,7 +183,11 @@ static int vrange_ioctl_map(struct vrange_iommu *iommu, void __user *uptr)
 	cmd.out_start = req.out_start;
 	cmd.out_last = req.out_last;
 	cmd.out_flags = req.out_empty ? VFIO_RANGE_MAP_OUT_EMPTY : 0;
-	return vrange_copy_struct_out(uptr, &cmd, sizeof(cmd), argsz);
+	return vrange_copy_outputs_out(uptr, &cmd,
+				       offsetof(struct vfio_range_map,
+						out_start),
+				       offsetofend(struct vfio_range_map,
+						   out_flags), argsz);
 }
 
 static int vrange_ioctl_unmap(struct vrange_iommu *iommu, void __user *uptr)
@@ -195,7 +208,11 @@ static int vrange_ioctl_unmap(struct vrange_iommu *iommu, void __user *uptr)
 	rc = vrange_unmap_range(iommu, cmd.start, cmd.last, &cmd.unmapped);
 	if (rc)
 		return rc;
-	return vrange_copy_struct_out(uptr, &cmd, sizeof(cmd), argsz);
+	return vrange_copy_outputs_out(uptr, &cmd,
+				       offsetof(struct vfio_range_unmap,
+						unmapped),
+				       offsetofend(struct vfio_range_unmap,
+						   unmapped), argsz);
 }
 
 static int vrange_ioctl_notifier(struct vrange_iommu *iommu, void __user *uptr)

@@ -31,34 +31,80 @@ static int span_list_cut_aperture(struct vrange_span_list *list,
 	return 0;
 }
 
-static int span_list_cut_reserved(struct vrange_span_list *list,
-				  struct iommu_group *group)
+typedef int (*vrange_resv_fn)(const struct iommu_resv_region *resv,
+			      void *arg);
+
+/* Calls @fn on each reserved region of @group until it returns not 0. */
+static int vrange_group_resv_walk(struct iommu_group *group,
+				  vrange_resv_fn fn, void *arg)
 {
 	struct iommu_resv_region *resv, *tmp;
 	LIST_HEAD(regions);
 	int rc;
 
 	rc = iommu_get_group_resv_regions(group, &regions);
-	if (rc)
-		goto out_free;
-
-	list_for_each_entry(resv, &regions, list) {
-		u64 last;
-
-		/* Relaxable direct regions may be reused once isolated. */
-		if (resv->type == IOMMU_RESV_DIRECT_RELAXABLE || !resv->length)
-			continue;
-		if (check_add_overflow((u64)resv->start, (u64)resv->length - 1,
-				       &last))
-			last = U64_MAX;
-		rc = vrange_span_list_cut(list, resv->start, last);
-		if (rc)
-			break;
+	if (!rc) {
+		list_for_each_entry(resv, &regions, list) {
+			rc = fn(resv, arg);
+			if (rc)
+				break;
+		}
 	}
-out_free:
 	list_for_each_entry_safe(resv, tmp, &regions, list)
 		kfree(resv);
 	return rc;
+}
+
+static int span_list_cut_one(const struct iommu_resv_region *resv, void *arg)
+{
+	u64 last;
+
+	/* Relaxable direct regions may be reused once isolated. */
+	if (resv->type == IOMMU_RESV_DIRECT_RELAXABLE || !resv->length)
+		return 0;
+	if (check_add_overflow((u64)resv->start, (u64)resv->length - 1, &last))
+		last = U64_MAX;
+	return vrange_span_list_cut(arg, resv->start, last);
+}
+
+static int span_list_cut_reserved(struct vrange_span_list *list,
+				  struct iommu_group *group)
+{
+	return vrange_group_resv_walk(group, span_list_cut_one, list);
+}
+
+static int vrange_msi_cookie_one(const struct iommu_resv_region *resv,
+				 void *domain)
+{
+	int rc;
+
+	if (resv->type != IOMMU_RESV_SW_MSI)
+		return 0;
+	rc = iommu_get_msi_cookie(domain, resv->start);
+	/* The domain has one already (a shared domain), or needs none. */
+	if (rc == -EEXIST || rc == -ENODEV)
+		rc = 0;
+	return rc ?: 1;
+}
+
+/**
+ * vrange_iova_msi_cookie() - set up a software MSI window in a domain
+ * @domain: a domain @group is attached to
+ * @group: the group
+ *
+ * Where the platform gives MSIs no fixed translation (IOMMU_RESV_SW_MSI,
+ * Arm), the IOMMU layer maps the doorbells at the window the group
+ * reserves, which the usable IOVA space leaves out; without this cookie a
+ * device's MSIs would fault. A no-op where no such window is reserved.
+ *
+ * Return: 0 or a negative errno.
+ */
+int vrange_iova_msi_cookie(struct iommu_domain *domain,
+			   struct iommu_group *group)
+{
+	int rc = vrange_group_resv_walk(group, vrange_msi_cookie_one, domain);
+
+	return rc < 0 ? rc : 0;
 }
 
 /**

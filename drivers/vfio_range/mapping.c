@@ -6,17 +6,15 @@
  * Invariant, under vrange_iommu.lock: every mapping in the tree is fully
  * mapped in every domain on vrange_iommu.domains (an MMIO mapping unless it
  * was revoked), and its pages stay pinned until it has been unmapped from
- * all of them and the IOTLBs were flushed.
+ * all of them and the IOTLBs were flushed. If an IOMMU driver fails to
+ * unmap all of a mapping, its pages stay pinned for good.
  *
- * Lock order: op_lock -> mmap_lock -> lock -> revoke_lock. Map and unmap
- * hold op_lock from start to finish, including the delivery of their
- * events. Work on the mm (pinning, charging locked_vm, looking up BAR PFNs,
- * mmu notifiers) is done without vrange_iommu.lock. The mmu notifier that
- * revokes BAR mappings runs with the mmap lock held, possibly from memory
- * reclaim, and takes revoke_lock alone: it is held only around putting
- * BARs into domains and taking mappings out, never while allocating
- * memory that may reclaim. Clients and emulated devices are told of an
- * unmap without vrange_iommu.lock too: they unpin, which takes it.
+ * The locks are described, and their order given, at struct vrange_iommu.
+ * Map and unmap hold op_lock from start to finish, including the delivery
+ * of their events. Work on the mm (pinning, charging locked_vm, looking up
+ * BAR PFNs, mmu notifiers) is done without vrange_iommu.lock. Clients and
+ * emulated devices are told of an unmap without vrange_iommu.lock too:
+ * they unpin, which takes it.
  */
 #include <linux/iommu.h>
 #include <linux/mm.h>
@@ -60,12 +58,39 @@ struct vrange_mapping *vrange_ram_at(struct vrange_iommu *iommu, u64 iova)
 	return map;
 }
 
-/* True if the IOMMU domains hold (or should hold) @map's translation. */
+/*
+ * True if the IOMMU domains hold (or should hold) @map's translation. Read
+ * without revoke_lock only where a revocation racing with it is caught
+ * afterwards (see vrange_domain_add()).
+ */
 static bool vrange_mapping_in_domains(const struct vrange_mapping *map)
 {
 	if (!map->length)
 		return false;
-	return map->backing == VRANGE_RAM || !map->revoked;
+	return map->backing == VRANGE_RAM || !READ_ONCE(map->revoked);
+}
+
+/*
+ * Checks what the IOMMU driver removed of [iova, iova + size) of @map. A
+ * driver that removed less leaves translations to @map's pages behind, so
+ * they must never be unpinned: @map is marked stuck and its pages leaked,
+ * as type1 does. Only a driver bug gets here.
+ */
+static void vrange_unmap_check(struct vrange_mapping *map, u64 iova,
+			       size_t size, size_t unmapped)
+{
+	if (likely(unmapped == size))
+		return;
+	WARN_ONCE(1, "vfio-range: the IOMMU driver unmapped %zu of %zu bytes at IOVA %#llx; leaking the pages behind it\n",
+		  unmapped, size, iova);
+	map->stuck = true;
+}
+
+static void vrange_iommu_unmap(struct vrange_mapping *map,
+			       struct iommu_domain *domain, u64 iova,
+			       size_t size)
+{
+	vrange_unmap_check(map, iova, size, iommu_unmap(domain, iova, size));
 }
 
 /*
@@ -110,8 +135,8 @@ static int vrange_domain_map(struct vrange_domain *dom,
 					     gfp);
 		if (rc) {
 			if (i)
-				iommu_unmap(dom->domain, start,
-					    i << PAGE_SHIFT);
+				vrange_iommu_unmap(map, dom->domain, start,
+						   i << PAGE_SHIFT);
 			return rc;
 		}
 		i += run;
@@ -132,8 +157,8 @@ static void vrange_domains_unmap(struct vrange_iommu *iommu,
 		if (dom == stop)
 			break;
 		vrange_stat_add(iommu, VRANGE_STAT_IOTLB_SYNCS, 1);
-		iommu_unmap(dom->domain, vrange_mapping_start(map),
-			    vrange_mapping_length(map));
+		vrange_iommu_unmap(map, dom->domain, vrange_mapping_start(map),
+				   vrange_mapping_length(map));
 	}
 }
 
@@ -156,6 +181,8 @@ static void vrange_mapping_free(struct vrange_mapping *map)
 {
 	if (map->backing == VRANGE_MMIO)
 		vrange_mmio_release(map);
+	else if (map->length && map->stuck)
+		vrange_pages_abandon(map);
 	else if (map->length)
 		vrange_pages_unpin(map);
 	kfree(map);
@@ -175,7 +202,8 @@ static void vrange_mapping_free_list(struct list_head *dead)
  * Works out what to map for @req with the container's current page size
  * and checks it can go in. Called before the mm work and again after it,
  * since a group attached meanwhile may have changed the page sizes or the
- * usable ranges.
+ * usable ranges; if the two disagree on what to map, the mm work is done
+ * again (vrange_map()).
  */
 static int vrange_map_check(struct vrange_iommu *iommu,
 			    struct vrange_map_req *req)
@@ -216,6 +244,15 @@ static int vrange_map_check(struct vrange_iommu *iommu,
 	return 0;
 }
 
+/* True if @now would map other IOVA than what @then acquired. */
+static bool vrange_map_req_changed(const struct vrange_map_req *then,
+				   const struct vrange_map_req *now)
+{
+	return then->out_empty != now->out_empty ||
+	       then->out_start != now->out_start ||
+	       then->out_last != now->out_last;
+}
+
 static struct vrange_mapping *vrange_mapping_alloc(struct vrange_iommu *iommu,
 						   struct vrange_map_req *req)
 {
@@ -253,7 +290,7 @@ static int vrange_mapping_acquire(struct vrange_iommu *iommu,
 
 /**
  * vrange_domains_map() - map @map into every domain of the container
- * @iommu: the container, locked; for a BAR, revoke_lock held too
+ * @iommu: the container, locked
  * @map: the mapping
  * @gfp: how the IOMMU driver may allocate page tables
  *
@@ -310,11 +347,15 @@ static int vrange_mapping_install(struct vrange_iommu *iommu,
  */
 int vrange_map(struct vrange_iommu *iommu, struct vrange_map_req *req)
 {
+	struct vrange_map_req acquired;
 	struct vrange_mapping *map;
 	u64 vaddr_last, seq = 0;
 	int rc, tries = 0;
 
 	if (req->start > req->last)
+		return -EINVAL;
+	/* Nothing can back all 2^64 bytes, nor can a length hold it. */
+	if (req->last - req->start == U64_MAX)
 		return -EINVAL;
 	if (check_add_overflow(req->vaddr, req->last - req->start, &vaddr_last))
 		return -EOVERFLOW;
@@ -341,7 +382,11 @@ again:
 		goto err_free;
 
 	mutex_lock(&iommu->lock);
+	acquired = *req;
 	rc = vrange_map_check(iommu, req);
+	/* A group attached meanwhile may have changed what to map. */
+	if (!rc && vrange_map_req_changed(&acquired, req))
+		rc = -EAGAIN;
 	if (!rc)
 		rc = vrange_mapping_install(iommu, map);
 	if (rc == -EAGAIN) {
@@ -406,10 +451,14 @@ static u64 vrange_remove_range(struct vrange_iommu *iommu, u64 start, u64 last,
 
 		iommu_iotlb_gather_init(&gather);
 		vrange_for_each_mapping(map, iommu, start, last) {
+			u64 iova = vrange_mapping_start(map);
+			size_t size = vrange_mapping_length(map);
+
 			if (!vrange_mapping_in_domains(map))
 				continue;
-			iommu_unmap_fast(dom->domain, vrange_mapping_start(map),
-					 vrange_mapping_length(map), &gather);
+			vrange_unmap_check(map, iova, size,
+					   iommu_unmap_fast(dom->domain, iova,
+							    size, &gather));
 			cond_resched();
 		}
 		vrange_stat_add(iommu, VRANGE_STAT_IOTLB_SYNCS, 1);
@@ -446,6 +495,7 @@ static void vrange_visit_runs(struct vrange_iommu *iommu, u64 start,
 	bool in_run = false;
 
 	vrange_for_each_mapping(map, iommu, start, last) {
+		cond_resched();
 		if (!map->length)
 			continue;
 		/* run_last + 1 cannot wrap: a mapping follows it. */
@@ -628,46 +678,55 @@ void vrange_unmap_all(struct vrange_iommu *iommu)
 	__vrange_unmap(iommu, 0, U64_MAX, true, &unmapped);
 }
 
-/* Removes from @dom the mappings of one kind replayed before @stop. */
+/*
+ * True if vrange_domain_replay() put @map into the domain being added: all
+ * RAM mappings that map something, the BARs it marked.
+ */
+static bool vrange_mapping_replayed(const struct vrange_mapping *map)
+{
+	if (map->backing == VRANGE_MMIO)
+		return map->replayed;
+	return map->length;
+}
+
+/* Removes from @dom what vrange_domain_replay() put there before @stop. */
 static void vrange_domain_unwind(struct vrange_iommu *iommu,
 				 struct vrange_domain *dom,
-				 struct vrange_mapping *stop,
-				 enum vrange_backing backing)
+				 struct vrange_mapping *stop)
 {
 	struct vrange_mapping *map;
 
 	vrange_for_each_mapping(map, iommu, 0, U64_MAX) {
 		if (map == stop)
 			break;
-		if (map->backing != backing || !vrange_mapping_in_domains(map))
-			continue;
-		iommu_unmap(dom->domain, vrange_mapping_start(map),
-			    vrange_mapping_length(map));
+		if (vrange_mapping_replayed(map))
+			vrange_iommu_unmap(map, dom->domain,
+					   vrange_mapping_start(map),
+					   vrange_mapping_length(map));
+		map->replayed = false;
 	}
 }
 
 /*
- * Maps every mapping of one kind into a new domain; on failure nothing is
- * left in it (the RAM pass comes first, so a BAR failure unwinds both).
+ * Maps every mapping into a new domain, with page tables charged like any
+ * other. A BAR revoked before it is reached is skipped; one revoked after
+ * is caught by vrange_domain_add(). On failure nothing is left in @dom.
  */
 static int vrange_domain_replay(struct vrange_iommu *iommu,
-				struct vrange_domain *dom,
-				enum vrange_backing backing, gfp_t gfp)
+				struct vrange_domain *dom)
 {
 	struct vrange_mapping *map;
 	int rc;
 
 	vrange_for_each_mapping(map, iommu, 0, U64_MAX) {
-		if (map->backing != backing)
+		if (!vrange_mapping_in_domains(map))
 			continue;
-		rc = vrange_domain_map(dom, map, gfp);
+		rc = vrange_domain_map(dom, map, GFP_KERNEL_ACCOUNT);
 		if (rc) {
-			vrange_domain_unwind(iommu, dom, map, backing);
-			if (backing == VRANGE_MMIO)
-				vrange_domain_unwind(iommu, dom, NULL,
-						     VRANGE_RAM);
+			vrange_domain_unwind(iommu, dom, map);
 			return rc;
 		}
+		map->replayed = map->backing == VRANGE_MMIO;
 		cond_resched();
 	}
 	return 0;
@@ -679,25 +738,32 @@ static int vrange_domain_replay(struct vrange_iommu *iommu,
  * @iommu: the container, locked
  * @dom: the new domain, not yet on &vrange_iommu.domains
  *
- * Memory is mapped first, allowed to reclaim. BARs follow under
- * revoke_lock, which also covers adding the domain to the list, so a BAR
- * revoked meanwhile is either not mapped into @dom or removed from it.
+ * The replay allocates, so it runs without revoke_lock. A BAR mapping the
+ * notifier revokes meanwhile is taken out of the listed domains only, so
+ * under revoke_lock, which also covers adding @dom to the list, it is
+ * taken out of @dom too before @dom becomes visible.
  *
  * Return: 0, or a negative errno with nothing left mapped in @dom.
  */
 int vrange_domain_add(struct vrange_iommu *iommu, struct vrange_domain *dom)
 {
+	struct vrange_mapping *map;
 	int rc;
 
 	lockdep_assert_held(&iommu->lock);
 
-	rc = vrange_domain_replay(iommu, dom, VRANGE_RAM, GFP_KERNEL_ACCOUNT);
+	rc = vrange_domain_replay(iommu, dom);
 	if (rc)
 		return rc;
 	mutex_lock(&iommu->revoke_lock);
-	rc = vrange_domain_replay(iommu, dom, VRANGE_MMIO, GFP_ATOMIC);
-	if (!rc)
-		list_add_tail(&dom->node, &iommu->domains);
+	vrange_for_each_mapping(map, iommu, 0, U64_MAX) {
+		if (map->replayed && map->revoked)
+			vrange_iommu_unmap(map, dom->domain,
+					   vrange_mapping_start(map),
+					   vrange_mapping_length(map));
+		map->replayed = false;
+	}
+	list_add_tail(&dom->node, &iommu->domains);
 	mutex_unlock(&iommu->revoke_lock);
-	return rc;
+	return 0;
 }

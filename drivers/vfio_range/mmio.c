@@ -4,20 +4,34 @@
  * regions) for peer-to-peer DMA.
  *
  * The user passes the address of its mapping of the BAR. The PFNs behind
- * it are looked up, not pinned: they are device memory, with no struct page
- * to pin and nothing to charge to locked_vm. They must be one contiguous
- * run inside a single VM_PFNMAP/VM_IO mapping.
+ * it are looked up, not pinned: they are device memory (or reserved RAM),
+ * with no page to pin and nothing to charge to locked_vm. They must be one
+ * contiguous run inside a single VM_PFNMAP/VM_IO mapping that is shared
+ * (a private mapping is copy-on-write: its PTEs are read-only and its
+ * writes go to anonymous copies, not to the device), readable, and for a
+ * writable IOMMU mapping writable in every page table entry: the device may
+ * do what the user may do through that mapping, never more.
  *
- * The user mapping is watched with an mmu interval notifier. When it goes
- * away (munmap, process exit) or vfio-pci zaps it (memory decode disabled,
- * reset), the IOMMU mapping is revoked at once, so no DMA can reach a PFN
- * after the user lost access to it. The mapping stays in the tree, marked
- * revoked, until it is unmapped; it is not mapped again.
+ * The user mapping is watched with an mmu interval notifier. When the user
+ * loses access through it (munmap, process exit, an mprotect() that takes
+ * away a permission the request needs) or vfio-pci zaps it (memory decode
+ * disabled, reset), the IOMMU mapping is revoked at once. Invalidations
+ * that take no access away are ignored. A revoked mapping stays in the tree
+ * until it is unmapped and is never mapped again by itself; clients hear of
+ * it from a worker (they cannot be called from the notifier, which runs
+ * under the mmap lock that map requests take after op_lock).
+ *
+ * IOMMU page tables for BARs are allocated with GFP_KERNEL_ACCOUNT, outside
+ * revoke_lock, and committed with the mmu notifier sequence: if the user
+ * mapping changed while the IOMMU was being written, the new translation
+ * is removed again and the lookup retried.
  */
 #include <linux/iommu.h>
 #include <linux/mm.h>
 #include <linux/mmu_notifier.h>
 #include <linux/sched/mm.h>
+#include <linux/vfio_range.h>
+#include <linux/workqueue.h>
 
 #include <vfio_range/compat.h>
 #include <vfio_range/core.h>
@@ -36,6 +50,59 @@ bool vrange_vaddr_is_mmio(u64 vaddr)
 	return mmio;
 }
 
+/* The VMA flags a user mapping needs for a request with @iommu_prot. */
+static unsigned long vrange_mmio_vm_flags(int iommu_prot)
+{
+	return iommu_prot & IOMMU_WRITE ? VM_READ | VM_WRITE : VM_READ;
+}
+
+/*
+ * True if every VMA over [first, last] is still a device memory mapping with
+ * the permissions @map needs. For an mprotect(): the notifier runs with the
+ * mmap lock held and the new flags already set.
+ */
+static bool vrange_mmio_vmas_allow(struct mm_struct *mm,
+				   const struct vrange_mapping *map,
+				   unsigned long first, unsigned long last)
+{
+	unsigned long need = vrange_mmio_vm_flags(map->iommu_prot);
+	struct vm_area_struct *vma;
+	unsigned long addr = first;
+
+	for (;;) {
+		vma = vma_lookup(mm, addr);
+		if (!vma || !(vma->vm_flags & (VM_IO | VM_PFNMAP)) ||
+		    (vma->vm_flags & need) != need)
+			return false;
+		if (vma->vm_end - 1 >= last)
+			return true;
+		addr = vma->vm_end;
+	}
+}
+
+/*
+ * True if the invalidation @range leaves the user with the access @map
+ * needs to the same PFNs, so the IOMMU mapping may stay.
+ */
+static bool vrange_mmio_access_kept(const struct vrange_mapping *map,
+				    const struct mmu_notifier_range *range)
+{
+	unsigned long first = max_t(unsigned long, range->start, map->vaddr);
+	unsigned long last = min_t(unsigned long, range->end - 1,
+				   map->vaddr + map->length - 1);
+
+	switch (range->event) {
+	case MMU_NOTIFY_SOFT_DIRTY:
+		/* Clearing soft-dirty bits skips VM_PFNMAP mappings. */
+		return true;
+	case MMU_NOTIFY_PROTECTION_VMA:
+		/* Only permissions change; the PFNs stay. */
+		return vrange_mmio_vmas_allow(range->mm, map, first, last);
+	default:
+		return false;
+	}
+}
+
 static bool vrange_mmio_invalidate(struct mmu_interval_notifier *sub,
 				   const struct mmu_notifier_range *range,
 				   unsigned long cur_seq)
@@ -43,9 +110,13 @@ static bool vrange_mmio_invalidate(struct mmu_interval_notifier *sub,
 	struct vrange_mapping *map =
 		container_of(sub, struct vrange_mapping, mmu_sub);
 	struct vrange_iommu *iommu = map->iommu;
+	bool revoked = false;
 
 	if (!mmu_notifier_range_blockable(range))
 		return false;
+	/* Not counted as a change: a map under way may commit. */
+	if (vrange_mmio_access_kept(map, range))
+		return true;
 
 	/* Not iommu->lock: that is held while allocating, which may reclaim. */
 	mutex_lock(&iommu->revoke_lock);
@@ -53,14 +124,86 @@ static bool vrange_mmio_invalidate(struct mmu_interval_notifier *sub,
 	if (map->mapped && !map->revoked) {
 		vrange_domain_unmap_one(iommu, map);
 		WRITE_ONCE(map->revoked, true);
+		revoked = true;
 	}
 	mutex_unlock(&iommu->revoke_lock);
+	if (revoked) {
+		vrange_stat_add(iommu, VRANGE_STAT_REVOCATIONS, 1);
+		schedule_work(&iommu->revoke_work);
+	}
 	return true;
 }
 
 static const struct mmu_interval_notifier_ops vrange_mmio_ops = {
 	.invalidate = vrange_mmio_invalidate,
 };
+
+/**
+ * vrange_mmio_report_revoked() - tell clients of revoked BAR mappings
+ * @work: &vrange_iommu.revoke_work
+ *
+ * Each revoked mapping still in the tree is reported once, with a sequence
+ * number of its own, to the clients that asked for VFIO_RANGE_EVENT_REVOKED,
+ * and logged. A mapping unmapped before this runs is not reported: its
+ * UNMAP event said it is gone.
+ */
+void vrange_mmio_report_revoked(struct work_struct *work)
+{
+	struct vrange_iommu *iommu =
+		container_of(work, struct vrange_iommu, revoke_work);
+	struct vrange_mapping *map;
+	u64 seq;
+
+	mutex_lock(&iommu->op_lock);
+	vrange_for_each_mapping(map, iommu, 0, U64_MAX) {
+		if (map->backing != VRANGE_MMIO || map->revoke_reported ||
+		    !READ_ONCE(map->revoked))
+			continue;
+		map->revoke_reported = true;
+		mutex_lock(&iommu->lock);
+		seq = ++iommu->seq;
+		mutex_unlock(&iommu->lock);
+		pr_info_ratelimited("vfio-range: container %u (%s[%d]): BAR mapping [%#llx, %#llx] revoked: the user mapping lost access\n",
+				    iommu->id, iommu->opener_comm,
+				    iommu->opener_pid,
+				    vrange_mapping_start(map),
+				    vrange_mapping_last(map));
+		down_read(&iommu->clients_rwsem);
+		vrange_notify(iommu, VFIO_RANGE_EVENT_REVOKED, seq,
+			      vrange_mapping_start(map),
+			      vrange_mapping_last(map));
+		up_read(&iommu->clients_rwsem);
+	}
+	mutex_unlock(&iommu->op_lock);
+}
+
+/*
+ * The PFN behind @addr, with a writable PTE if @write. Faults the page in
+ * (for write if needed) through the BAR's fault handler when it is not
+ * there yet, as GUP would. Returns -EAGAIN if that dropped the mmap lock.
+ */
+static int vrange_mmio_lookup(struct mm_struct *mm, struct vm_area_struct *vma,
+			      unsigned long addr, bool write,
+			      unsigned long *pfn)
+{
+	bool writable, unlocked = false;
+	int rc;
+
+	rc = vrange_compat_follow_pfn(vma, addr, pfn, &writable);
+	if (!rc && (writable || !write))
+		return 0;
+
+	rc = fixup_user_fault(mm, addr, write ? FAULT_FLAG_WRITE : 0,
+			      &unlocked);
+	if (rc || unlocked)
+		return rc ?: -EAGAIN;
+	if (vrange_compat_follow_pfn(vma, addr, pfn, &writable))
+		return -EFAULT;
+	return write && !writable ? -EFAULT : 0;
+}
+
+/* Pages looked up between reschedule points of a BAR walk. */
+#define VRANGE_MMIO_BATCH	512
 
 /* Tries of a walk that had to fault pages in with the lock dropped. */
 #define VRANGE_MMIO_WALKS	4
@@ -72,10 +215,10 @@ static const struct mmu_interval_notifier_ops vrange_mmio_ops = {
  */
 static int vrange_mmio_walk(struct mm_struct *mm, struct vrange_mapping *map)
 {
+	unsigned long need = vrange_mmio_vm_flags(map->iommu_prot);
 	bool write = map->iommu_prot & IOMMU_WRITE;
 	unsigned long first = 0, pfn, off;
 	struct vm_area_struct *vma;
-	bool unlocked = false;
 	int rc = 0;
 
 	mmap_read_lock(mm);
@@ -89,27 +232,15 @@ static int vrange_mmio_walk(struct mm_struct *mm, struct vrange_mapping *map)
 		rc = -EINVAL;
 		goto out_unlock;
 	}
-	if (write && !(vma->vm_flags & VM_WRITE)) {
+	if (is_cow_mapping(vma->vm_flags) || (vma->vm_flags & need) != need) {
 		rc = -EFAULT;
 		goto out_unlock;
 	}
 
 	for (off = 0; off < map->length; off += PAGE_SIZE) {
-		if (vrange_compat_follow_pfn(vma, map->vaddr + off, &pfn)) {
-			/* Not faulted in: let the BAR's fault handler do it. */
-			rc = fixup_user_fault(mm, map->vaddr + off,
-					      write ? FAULT_FLAG_WRITE : 0,
-					      &unlocked);
-			if (rc || unlocked) {
-				rc = rc ?: -EAGAIN;
-				goto out_unlock;
-			}
-			if (vrange_compat_follow_pfn(vma, map->vaddr + off,
-						     &pfn)) {
-				rc = -EFAULT;
-				goto out_unlock;
-			}
-		}
+		rc = vrange_mmio_lookup(mm, vma, map->vaddr + off, write, &pfn);
+		if (rc)
+			goto out_unlock;
 		/* A page of RAM would need pinning, which PFNs skip. */
 		if (pfn_valid(pfn) && !PageReserved(pfn_to_page(pfn))) {
 			rc = -EFAULT;
@@ -121,6 +252,8 @@ static int vrange_mmio_walk(struct mm_struct *mm, struct vrange_mapping *map)
 			rc = -EINVAL;
 			goto out_unlock;
 		}
+		if (!((off >> PAGE_SHIFT) % VRANGE_MMIO_BATCH))
+			cond_resched();
 	}
 	map->pfn = first;
 out_unlock:
@@ -135,10 +268,10 @@ out_unlock:
  *	process
  *
  * Context: op_lock held, vrange_iommu.lock not held.
- * Return: 0, -EFAULT (no device memory there, not writable for a writable
- * mapping, RAM behind the PFNs), -EINVAL (the range leaves the BAR mapping
- * or its PFNs are not contiguous), -EAGAIN, or -ENOMEM. On error nothing is
- * left registered.
+ * Return: 0, -EFAULT (no device memory there; a private mapping; not
+ * readable, or not writable for a writable mapping; RAM behind the PFNs),
+ * -EINVAL (the range leaves the BAR mapping or its PFNs are not
+ * contiguous), -EAGAIN, or -ENOMEM. On error nothing is left registered.
  */
 int vrange_mmio_resolve(struct vrange_iommu *iommu, struct vrange_mapping *map)
 {
@@ -166,26 +299,32 @@ int vrange_mmio_resolve(struct vrange_iommu *iommu, struct vrange_mapping *map)
  * @iommu: the container, locked
  * @map: the mapping, resolved by vrange_mmio_resolve()
  *
- * Under revoke_lock, which orders it against the invalidation callback:
- * either the PFNs are still those of the user mapping and the callback
- * will see @map mapped, or nothing is mapped.
+ * The page tables are allocated and charged like any other (the notifier
+ * must not wait for that), then the mapping is committed under
+ * revoke_lock, which orders it against the notifier: if the user mapping
+ * changed since the PFNs were looked up, they may be stale, and what was
+ * just mapped is removed again.
  *
- * Return: 0; -EAGAIN if the user mapping changed since the PFNs were
- * looked up, so they may be stale; or an error from the IOMMU driver.
+ * Return: 0; -EAGAIN if the user mapping changed meanwhile; or an error
+ * from the IOMMU driver. On error @map is in no domain.
  */
 int vrange_mmio_install(struct vrange_iommu *iommu, struct vrange_mapping *map)
 {
-	int rc = 0;
+	int rc;
 
 	lockdep_assert_held(&iommu->lock);
+	rc = vrange_domains_map(iommu, map, GFP_KERNEL_ACCOUNT);
+	if (rc)
+		return rc;
+
 	mutex_lock(&iommu->revoke_lock);
 	if (map->length &&
-	    mmu_interval_read_retry(&map->mmu_sub, map->mmu_seq))
+	    mmu_interval_read_retry(&map->mmu_sub, map->mmu_seq)) {
+		vrange_domain_unmap_one(iommu, map);
 		rc = -EAGAIN;
-	if (!rc)
-		rc = vrange_domains_map(iommu, map, GFP_ATOMIC);
-	if (!rc)
+	} else {
 		map->mapped = true;
+	}
 	mutex_unlock(&iommu->revoke_lock);
 	return rc;
 }

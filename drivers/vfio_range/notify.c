@@ -17,7 +17,8 @@
 #include <vfio_range/core.h>
 #include <vfio_range/range.h>
 
-static bool vrange_client_valid(const struct vfio_range_client *client)
+/* True if @client's public fields make a client. */
+bool vrange_client_valid(const struct vfio_range_client *client)
 {
 	const u32 events = VFIO_RANGE_EVENT_MAP | VFIO_RANGE_EVENT_UNMAP |
 			   VFIO_RANGE_EVENT_REVOKED;
@@ -117,7 +118,8 @@ static void vrange_deliver_block(u64 start, u64 mask, void *arg)
  * @iommu: the container; the caller holds its op_lock, and its
  *	clients_rwsem for reading across all the events of one operation, so
  *	a client registered or removed meanwhile sees all of them or none
- * @type: VFIO_RANGE_EVENT_MAP or VFIO_RANGE_EVENT_UNMAP
+ * @type: VFIO_RANGE_EVENT_MAP, VFIO_RANGE_EVENT_UNMAP or
+ *	VFIO_RANGE_EVENT_REVOKED
  * @seq: sequence number of the operation
  * @start: first IOVA that was mapped or removed
  * @last: last IOVA, inclusive
@@ -155,6 +157,8 @@ void vrange_notify(struct vrange_iommu *iommu, u32 type, u64 seq, u64 start,
 		/* Deliveries are serialised by the container's op_lock. */
 		WRITE_ONCE(client->delivered, client->delivered + count);
 		events += count;
+		/* Bounds the time between reschedules, however many clients. */
+		cond_resched();
 	}
 	/* Counted once per range: an unmap can make thousands of events. */
 	if (events)

@@ -139,13 +139,33 @@ static unsigned int vrange_queue_pop(struct vrange_notifier_file *nf,
 	return n;
 }
 
+/*
+ * Records taken off the queue that did not reach the reader: they are gone,
+ * so say so with an overflow record, never lose them silently.
+ */
+static void vrange_queue_lost(struct vrange_notifier_file *nf,
+			      const struct vfio_range_event *recs,
+			      unsigned int n)
+{
+	u64 lost = 0;
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		lost += recs[i].type == VFIO_RANGE_EVENT_OVERFLOW ?
+			recs[i].lost : 1;
+	spin_lock(&nf->lock);
+	vrange_queue_overflow(nf, lost);
+	spin_unlock(&nf->lock);
+}
+
 static ssize_t vrange_notifier_fd_read(struct file *file, char __user *buf,
 				       size_t len, loff_t *ppos)
 {
 	struct vrange_notifier_file *nf = file->private_data;
 	struct vfio_range_event batch[VRANGE_READ_BATCH];
 	const size_t rec = sizeof(batch[0]);
-	size_t done = 0;
+	size_t done = 0, left;
+	unsigned int copied;
 	int rc = 0;
 
 	if (len < rec)
@@ -179,22 +199,15 @@ static ssize_t vrange_notifier_fd_read(struct file *file, char __user *buf,
 
 		if (!n)
 			break;
-		if (copy_to_user(buf + done, batch, n * rec)) {
-			/* The records are gone: say so, never lose them. */
-			u64 lost = 0;
-			unsigned int i;
-
-			for (i = 0; i < n; i++)
-				lost += batch[i].type ==
-					VFIO_RANGE_EVENT_OVERFLOW ?
-					batch[i].lost : 1;
-			spin_lock(&nf->lock);
-			vrange_queue_overflow(nf, lost);
-			spin_unlock(&nf->lock);
+		left = copy_to_user(buf + done, batch, n * rec);
+		/* Whole records that arrived count as read, as for read(2). */
+		copied = (n * rec - left) / rec;
+		done += copied * rec;
+		if (left) {
+			vrange_queue_lost(nf, batch + copied, n - copied);
 			rc = -EFAULT;
 			break;
 		}
-		done += n * rec;
 	}
 	mutex_unlock(&nf->read_lock);
 	return done ? done : rc;
@@ -254,9 +267,18 @@ static struct vrange_notifier_file *
 vrange_notifier_file_alloc(const struct vfio_range_notifier *cmd)
 {
 	unsigned int capacity = cmd->queue_len ?: VRANGE_QUEUE_DEFAULT;
+	const struct vfio_range_client wanted = {
+		.start = cmd->start,
+		.last = cmd->last,
+		.events = cmd->events,
+		.granularity = cmd->granularity,
+		.notify = vrange_notifier_fd_event,
+	};
 	struct vrange_notifier_file *nf;
 
-	if (capacity < 2 || capacity > VRANGE_QUEUE_MAX)
+	/* Every bad field is EINVAL before anything is allocated. */
+	if (capacity < 2 || capacity > VRANGE_QUEUE_MAX ||
+	    !vrange_client_valid(&wanted))
 		return ERR_PTR(-EINVAL);
 
 	nf = kzalloc(sizeof(*nf), GFP_KERNEL_ACCOUNT);
@@ -271,11 +293,7 @@ vrange_notifier_file_alloc(const struct vfio_range_notifier *cmd)
 	mutex_init(&nf->read_lock);
 	spin_lock_init(&nf->lock);
 	init_waitqueue_head(&nf->wait);
-	nf->client.start = cmd->start;
-	nf->client.last = cmd->last;
-	nf->client.events = cmd->events;
-	nf->client.granularity = cmd->granularity;
-	nf->client.notify = vrange_notifier_fd_event;
+	nf->client = wanted;
 	nf->client.released = vrange_notifier_fd_released;
 	return nf;
 }

@@ -1,16 +1,26 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Pinning user memory for DMA and charging it to locked_vm.
+ * Pinning user memory for DMA and charging it to RLIMIT_MEMLOCK.
  *
  * Pages are pinned with FOLL_LONGTERM (they stay pinned for as long as the
  * device may reach them) and FOLL_WRITE when the device may write, so a
- * read-only mapping cannot be made writable through the IOMMU. The charge
- * goes to the mm of the caller and is checked against its RLIMIT_MEMLOCK
- * unless the caller has CAP_IPC_LOCK.
+ * read-only mapping cannot be made writable through the IOMMU.
+ *
+ * The charge that enforces RLIMIT_MEMLOCK goes to the user of the mapping
+ * task (user_struct.locked_vm, as iommufd does), unless the task has
+ * CAP_IPC_LOCK, and stays with the pin for its whole life, whichever
+ * process unmaps it and whenever the mapping process exits: pins live as
+ * long as the container, which a process can hand to its children, so a
+ * per-process charge could be multiplied by forking. The pages are also
+ * counted in the mapping process's locked_vm (VmLck in /proc/PID/status,
+ * checked against its own limit as type1 does), which shows who pinned
+ * what but goes with the process.
  */
 #include <linux/iommu.h>
 #include <linux/mm.h>
 #include <linux/sched/mm.h>
+#include <linux/sched/signal.h>
+#include <linux/sched/user.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 
@@ -19,7 +29,39 @@
 /* Pages pinned per GUP call: bounds the time between cond_resched(). */
 #define VRANGE_PIN_BATCH	512
 
-static void vrange_pages_uncharge(struct mm_struct *mm, unsigned long npages)
+/*
+ * Charges @npages to the current task's user against its RLIMIT_MEMLOCK.
+ * Returns the user, referenced, NULL for a task with CAP_IPC_LOCK (nothing
+ * charged), or an ERR_PTR(-ENOMEM) past the limit.
+ */
+static struct user_struct *vrange_user_charge(unsigned long npages)
+{
+	unsigned long limit = rlimit(RLIMIT_MEMLOCK) >> PAGE_SHIFT;
+	struct user_struct *user;
+	long cur, new;
+
+	if (capable(CAP_IPC_LOCK))
+		return NULL;
+	user = current_user();
+	cur = atomic_long_read(&user->locked_vm);
+	do {
+		if (check_add_overflow(cur, (long)npages, &new) ||
+		    (unsigned long)new > limit)
+			return ERR_PTR(-ENOMEM);
+	} while (!atomic_long_try_cmpxchg(&user->locked_vm, &cur, new));
+	return get_uid(user);
+}
+
+static void vrange_user_uncharge(struct user_struct *user,
+				 unsigned long npages)
+{
+	if (!user)
+		return;
+	atomic_long_sub(npages, &user->locked_vm);
+	free_uid(user);
+}
+
+static void vrange_mm_uncharge(struct mm_struct *mm, unsigned long npages)
 {
 	/* The process may be gone; its counter then went with it. */
 	if (!mmget_not_zero(mm))
@@ -38,15 +80,16 @@ static void vrange_pages_free_array(struct vrange_mapping *map)
 /**
  * vrange_pages_pin() - pin the user memory behind a new mapping
  * @map: mapping with @vaddr, @npages and @iommu_prot set, in the current
- *	process; @pages and @mm are filled in
+ *	process; @pages, @mm and @user are filled in
  *
- * Return: 0, or -ENOMEM (allocation or RLIMIT_MEMLOCK), -EFAULT (memory
- * that cannot be pinned or not writable for a writable mapping). On error
- * nothing stays pinned or charged.
+ * Return: 0, or -ENOMEM (allocation, or RLIMIT_MEMLOCK of the user or of
+ * the process), -EFAULT (memory that cannot be pinned or not writable for
+ * a writable mapping). On error nothing stays pinned or charged.
  */
 int vrange_pages_pin(struct vrange_mapping *map)
 {
 	unsigned int gup_flags = FOLL_LONGTERM;
+	struct user_struct *user;
 	unsigned long done = 0;
 	int rc;
 
@@ -60,9 +103,12 @@ int vrange_pages_pin(struct vrange_mapping *map)
 	if (!access_ok(u64_to_user_ptr(map->vaddr), map->npages << PAGE_SHIFT))
 		return -EFAULT;
 
+	user = vrange_user_charge(map->npages);
+	if (IS_ERR(user))
+		return PTR_ERR(user);
 	rc = account_locked_vm(current->mm, map->npages, true);
 	if (rc)
-		return rc;
+		goto err_user;
 
 	if (map->npages == 1)
 		map->pages = &map->single_page;
@@ -71,7 +117,7 @@ int vrange_pages_pin(struct vrange_mapping *map)
 					    GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
 	if (!map->pages) {
 		rc = -ENOMEM;
-		goto err_uncharge;
+		goto err_mm;
 	}
 
 	while (done < map->npages) {
@@ -90,14 +136,17 @@ int vrange_pages_pin(struct vrange_mapping *map)
 
 	mmgrab(current->mm);
 	map->mm = current->mm;
+	map->user = user;
 	vrange_stat_add(map->iommu, VRANGE_STAT_PINNED_PAGES, map->npages);
 	return 0;
 
 err_unpin:
 	unpin_user_pages(map->pages, done);
 	vrange_pages_free_array(map);
-err_uncharge:
+err_mm:
 	account_locked_vm(current->mm, map->npages, false);
+err_user:
+	vrange_user_uncharge(user, map->npages);
 	return rc;
 }
 
@@ -122,7 +171,24 @@ void vrange_pages_unpin(struct vrange_mapping *map)
 	vrange_pages_free_array(map);
 	vrange_stat_add(map->iommu, VRANGE_STAT_PINNED_PAGES,
 			-(s64)map->npages);
-	vrange_pages_uncharge(map->mm, map->npages);
+	vrange_user_uncharge(map->user, map->npages);
+	map->user = NULL;
+	vrange_mm_uncharge(map->mm, map->npages);
+	mmdrop(map->mm);
+	map->mm = NULL;
+}
+
+/**
+ * vrange_pages_abandon() - give up a mapping whose pages a device may
+ *	still reach
+ * @map: a stuck mapping (the IOMMU driver did not unmap all of it)
+ *
+ * The pages stay pinned and charged to the user for good: a leak, never a
+ * page freed under DMA. Only the bookkeeping goes.
+ */
+void vrange_pages_abandon(struct vrange_mapping *map)
+{
+	vrange_pages_free_array(map);
 	mmdrop(map->mm);
 	map->mm = NULL;
 }

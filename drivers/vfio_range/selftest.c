@@ -56,7 +56,7 @@ struct test_emudev {
 	struct platform_device *pdev;
 	struct mutex lock;	/* protects the fields below */
 	bool open;
-	bool keep_pins;
+	u32 keep_pins;		/* VFIO_RANGE_TEST_KEEP_PINS* or 0 */
 	struct xarray pins;	/* IOVA page number -> struct test_pin */
 	struct vfio_range_test_dma_unmap log[TEST_LOG_MAX];
 	unsigned int nlog;
@@ -303,7 +303,8 @@ static void test_emudev_close(struct vfio_device *vdev)
 
 	/* A device must let go of its pins when it is closed. */
 	mutex_lock(&tdev->lock);
-	test_emudev_unpin_range(tdev, 0, ULONG_MAX);
+	if (tdev->keep_pins != VFIO_RANGE_TEST_KEEP_PINS_ALWAYS)
+		test_emudev_unpin_range(tdev, 0, ULONG_MAX);
 	tdev->open = false;
 	mutex_unlock(&tdev->lock);
 }
@@ -311,7 +312,12 @@ static void test_emudev_close(struct vfio_device *vdev)
 static void test_emudev_release(struct vfio_device *vdev)
 {
 	struct test_emudev *tdev = to_emudev(vdev);
+	struct test_pin *pin;
+	unsigned long index;
 
+	/* Pins a broken device kept: forgotten, never unpinned. */
+	xa_for_each(&tdev->pins, index, pin)
+		kfree(pin);
 	xa_destroy(&tdev->pins);
 	mutex_destroy(&tdev->lock);
 	vrange_compat_vfio_free_device(vdev);
@@ -325,13 +331,23 @@ static const struct vfio_device_ops test_emudev_ops = {
 	.dma_unmap = test_emudev_dma_unmap,
 };
 
+/* A device that cannot be told of unmaps, so must not pin. */
+static const struct vfio_device_ops test_emudev_no_unmap_ops = {
+	.name = "vfio-range-test-no-unmap",
+	.open_device = test_emudev_open,
+	.close_device = test_emudev_close,
+	.release = test_emudev_release,
+};
+
 static int test_emudev_probe(struct platform_device *pdev)
 {
+	const u32 *flags = dev_get_platdata(&pdev->dev);
 	struct test_emudev *tdev;
 	int rc;
 
 	tdev = vfio_alloc_device(test_emudev, vdev, &pdev->dev,
-				 &test_emudev_ops);
+				 *flags & VFIO_RANGE_TEST_EMUDEV_NO_DMA_UNMAP ?
+				 &test_emudev_no_unmap_ops : &test_emudev_ops);
 	if (IS_ERR(tdev))
 		return PTR_ERR(tdev);
 	mutex_init(&tdev->lock);
@@ -371,13 +387,18 @@ static struct platform_driver test_emudev_driver = {
 
 static int test_emudev_add(struct vfio_range_test_cmd *cmd)
 {
+	u32 flags = cmd->emudev_add.flags;
 	struct platform_device *pdev;
 	struct iommu_group *group;
 	struct test_emudev *tdev;
 	int rc;
 
-	pdev = platform_device_register_simple("vfio-range-test",
-					       PLATFORM_DEVID_AUTO, NULL, 0);
+	if (flags & ~VFIO_RANGE_TEST_EMUDEV_NO_DMA_UNMAP)
+		return -EINVAL;
+	/* The probe, run from here, reads the flags. */
+	pdev = platform_device_register_data(NULL, "vfio-range-test",
+					     PLATFORM_DEVID_AUTO, &flags,
+					     sizeof(flags));
 	if (IS_ERR(pdev))
 		return PTR_ERR(pdev);
 	tdev = platform_get_drvdata(pdev);
@@ -554,7 +575,31 @@ static int test_emudev_rw(struct test_emudev *tdev,
 static int test_emudev_keep_pins(struct test_emudev *tdev,
 				 struct vfio_range_test_cmd *cmd)
 {
+	if (cmd->emudev_keep_pins.keep > VFIO_RANGE_TEST_KEEP_PINS_ALWAYS)
+		return -EINVAL;
 	tdev->keep_pins = cmd->emudev_keep_pins.keep;
+	return 0;
+}
+
+/*
+ * Whether the pages the device pinned are still its own, even after the
+ * container went: allocated (vfio-range holds a reference per pin) and
+ * unchanged.
+ */
+static int test_emudev_check_pins(struct test_emudev *tdev,
+				  struct vfio_range_test_cmd *cmd)
+{
+	struct test_pin *pin;
+	unsigned long index;
+
+	cmd->emudev_check_pins.out_seen = 0;
+	cmd->emudev_check_pins.out_valid = 0;
+	xa_for_each(&tdev->pins, index, pin) {
+		cmd->emudev_check_pins.out_seen++;
+		if (page_ref_count(pin->page) > 0 &&
+		    test_page_value(pin->page) == pin->value)
+			cmd->emudev_check_pins.out_valid++;
+	}
 	return 0;
 }
 
@@ -598,6 +643,8 @@ static int test_dispatch(struct test_ctx *ctx, struct vfio_range_test_cmd *cmd)
 		return test_emudev_call(cmd, test_emudev_keep_pins);
 	case VFIO_RANGE_TEST_EMUDEV_READ_LOG:
 		return test_emudev_call(cmd, test_emudev_read_log);
+	case VFIO_RANGE_TEST_EMUDEV_CHECK_PINS:
+		return test_emudev_call(cmd, test_emudev_check_pins);
 	default:
 		/* An op of a newer test binary: asserted by notifier_errors. */
 		return -EOPNOTSUPP;

@@ -26,7 +26,15 @@ enum vfio_range_test_op {
 	VFIO_RANGE_TEST_EMUDEV_RW,
 	VFIO_RANGE_TEST_EMUDEV_KEEP_PINS,
 	VFIO_RANGE_TEST_EMUDEV_READ_LOG,
+	VFIO_RANGE_TEST_EMUDEV_CHECK_PINS,
 };
+
+/* emudev_add.flags: a device without a dma_unmap callback */
+#define VFIO_RANGE_TEST_EMUDEV_NO_DMA_UNMAP	1U
+
+/* emudev_keep_pins.keep: keep pins on dma_unmap (1), and even when closed */
+#define VFIO_RANGE_TEST_KEEP_PINS		1U
+#define VFIO_RANGE_TEST_KEEP_PINS_ALWAYS	2U
 
 /* Records one client keeps; more are counted in client_read.out_lost. */
 #define VFIO_RANGE_TEST_CLIENT_RECORDS	4096
@@ -55,13 +63,18 @@ struct vfio_range_test_dma_unmap {
  * @client_add: a client on the container of IOMMU group @group_id
  * @client_read: copy up to @max recorded events (struct vfio_range_event)
  *	to @events and forget them; @out_count copied, @out_lost dropped
- * @emudev_add: output: the new device's IOMMU group and VFIO device name
+ * @emudev_add: @flags (VFIO_RANGE_TEST_EMUDEV_*); output: the new
+ *	device's IOMMU group and VFIO device name
  * @emudev_pin: vfio_pin_pages() of [@iova, @iova + @npage pages)
  * @emudev_unpin: vfio_unpin_pages() of the same
  * @emudev_rw: vfio_dma_rw() of @len bytes between @iova and @uptr
- * @emudev_keep_pins: if @keep, dma_unmap logs but does not unpin
+ * @emudev_keep_pins: @keep VFIO_RANGE_TEST_KEEP_PINS: dma_unmap logs but
+ *	does not unpin; VFIO_RANGE_TEST_KEEP_PINS_ALWAYS: not even on close,
+ *	as a broken driver would; 0: unpin as it should
  * @emudev_read_log: copy up to @max dma_unmap records to @uptr and forget
  *	them; @out_count copied
+ * @emudev_check_pins: @out_seen pins the device holds, @out_valid of them
+ *	whose page is still allocated and holds the bytes it had when pinned
  */
 struct vfio_range_test_cmd {
 	__u32 size;
@@ -85,7 +98,7 @@ struct vfio_range_test_cmd {
 		} client_read;
 		struct {
 			__u32 out_group_id;
-			__u32 __pad;
+			__u32 flags;
 			char out_name[32];
 		} emudev_add;
 		struct {
@@ -107,6 +120,10 @@ struct vfio_range_test_cmd {
 			__u32 max;
 			__u32 out_count;
 		} emudev_read_log;
+		struct {
+			__u32 out_seen;
+			__u32 out_valid;
+		} emudev_check_pins;
 	};
 };
 

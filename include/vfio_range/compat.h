@@ -66,12 +66,13 @@ static inline bool vrange_compat_group_msi_isolated(struct iommu_group *group)
 }
 
 /*
- * The PFN mapped at @addr in a VM_PFNMAP/VM_IO @vma; mmap_lock held.
- * Returns -EFAULT if nothing is mapped there yet.
+ * The PFN mapped at @addr in a VM_PFNMAP/VM_IO @vma, and whether its page
+ * table entry is writable; mmap_lock held. Returns -EFAULT (or another
+ * error) if nothing is mapped there yet.
  */
 static inline int vrange_compat_follow_pfn(struct vm_area_struct *vma,
 					   unsigned long addr,
-					   unsigned long *pfn)
+					   unsigned long *pfn, bool *writable)
 {
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
 	struct follow_pfnmap_args args = { .vma = vma, .address = addr };
@@ -80,6 +81,7 @@ static inline int vrange_compat_follow_pfn(struct vm_area_struct *vma,
 	if (rc)
 		return rc;
 	*pfn = args.pfn;
+	*writable = args.writable;
 	follow_pfnmap_end(&args);
 	return 0;
 #else
@@ -91,6 +93,7 @@ static inline int vrange_compat_follow_pfn(struct vm_area_struct *vma,
 		return rc;
 	__acquire(ptl);		/* for sparse: follow_pte() took it */
 	*pfn = pte_pfn(*ptep);
+	*writable = pte_write(*ptep);
 	pte_unmap_unlock(ptep, ptl);
 	return 0;
 #endif

@@ -20,6 +20,7 @@
 #include <linux/rwsem.h>
 #include <linux/sched.h>
 #include <linux/types.h>
+#include <linux/workqueue.h>
 #include <linux/xarray.h>
 
 #include <vfio_range/vfio_core.h>
@@ -30,6 +31,7 @@ struct iommu_group;
 struct mm_struct;
 struct page;
 struct seq_file;
+struct user_struct;
 struct vfio_device;
 struct vfio_iova_range;
 struct vfio_range_client;
@@ -46,6 +48,8 @@ struct vfio_range_notifier;
  * @VRANGE_STAT_MAPS: mappings made (successful map requests)
  * @VRANGE_STAT_UNMAPS: mappings removed, by unmap requests or at release
  * @VRANGE_STAT_DEVICE_UNMAPS: dma_unmap calls to emulated devices
+ * @VRANGE_STAT_REVOCATIONS: BAR mappings revoked because the user mapping
+ *	lost access
  * @VRANGE_NR_STATS: number of counters
  */
 enum vrange_stat {
@@ -57,6 +61,7 @@ enum vrange_stat {
 	VRANGE_STAT_MAPS,
 	VRANGE_STAT_UNMAPS,
 	VRANGE_STAT_DEVICE_UNMAPS,
+	VRANGE_STAT_REVOCATIONS,
 	VRANGE_NR_STATS
 };
 
@@ -70,17 +75,27 @@ struct vrange_stats {
 
 /**
  * struct vrange_iommu - one container's backend state
- * @op_lock: serialises map and unmap operations with the delivery of their
- *	events, so clients see events in the order operations completed.
- *	Taken before @lock and @clients_rwsem.
+ *
+ * Lock order (the one place it is written down):
+ * @op_lock -> mmap_lock -> @lock -> @revoke_lock, and @op_lock ->
+ * @clients_rwsem -> @lock. The mmu notifier that revokes BAR mappings runs
+ * under mmap_lock, possibly from memory reclaim, and takes @revoke_lock
+ * alone.
+ *
+ * @op_lock: serialises map and unmap operations and the reports of revoked
+ *	BAR mappings with the delivery of their events, so clients see events
+ *	in the order operations completed. Taken before @lock and
+ *	@clients_rwsem. Pinning and looking up BAR PFNs run under it alone.
  * @lock: protects the fields below it except where noted. Taken by the
  *	ioctls, by the VFIO core's attach/detach callbacks and by emulated
- *	devices pinning pages. Pinning and page-table work run under it.
- * @revoke_lock: taken, inside @lock, wherever a BAR mapping enters or
- *	leaves a domain and wherever @domains changes, and alone by the mmu
- *	notifier that revokes BAR mappings. That notifier can run from
- *	memory reclaim, so nothing under @revoke_lock allocates memory that
- *	may reclaim: BARs are mapped with GFP_ATOMIC.
+ *	devices pinning pages. IOMMU page-table work runs under it.
+ * @revoke_lock: protects &vrange_mapping.mapped and &vrange_mapping.revoked
+ *	of BAR mappings, and @domains together with @lock. Taken inside @lock
+ *	wherever a BAR mapping is committed to or leaves the domains and
+ *	wherever @domains changes, and alone by the revoking notifier. Since
+ *	that notifier can run from reclaim, nothing under @revoke_lock
+ *	allocates: BAR page tables are allocated before it is taken, and
+ *	committed under it with the notifier's sequence count.
  * @mappings: interval tree of &struct vrange_mapping by IOVA. Changed only
  *	with both @op_lock and @lock held, so holding either is enough to
  *	walk it.
@@ -99,7 +114,8 @@ struct vrange_stats {
  * @clients: list of &struct vfio_range_client
  * @nr_clients: number of entries in @clients
  * @devices: emulated devices with a dma_unmap callback, linked through
- *	&vfio_device.iommu_entry
+ *	&vfio_device.iommu_entry; changed under both @clients_rwsem and
+ *	@lock, so either is enough to walk it
  * @nr_devices: entries in @devices; changed under both @clients_rwsem and
  *	@lock
  * @dead: the VFIO core released the container; it takes no new clients
@@ -112,6 +128,8 @@ struct vrange_stats {
  * @opener_comm: its command name
  * @stats: the container's work counters (atomics, no lock)
  * @debugfs: its directory in debugfs; removed before the container is freed
+ * @revoke_work: reports revoked BAR mappings to clients; flushed at release
+ * @stale_pins_warned: a device left pins at release once; under @lock
  */
 struct vrange_iommu {
 	struct mutex op_lock;		/* see above */
@@ -144,6 +162,8 @@ struct vrange_iommu {
 	char opener_comm[TASK_COMM_LEN];
 	struct vrange_stats stats;
 	struct dentry *debugfs;
+	struct work_struct revoke_work;
+	bool stale_pins_warned;
 };
 
 /**
@@ -177,10 +197,13 @@ struct vrange_group {
 
 /**
  * struct vrange_pin - a page pinned through vfio_pin_pages()
+ * @page: the page handed out; one page reference is held per pin, so the
+ *	page outlives its mapping while a device may still use it
  * @count: outstanding pins of the page
  * @groups: &vrange_group.bit of every group that pinned it
  */
 struct vrange_pin {
+	struct page *page;
 	unsigned int count;
 	u64 groups;
 };
@@ -206,12 +229,16 @@ enum vrange_backing {
  * @iommu_prot: IOMMU_READ and/or IOMMU_WRITE
  * @backing: what is mapped
  * @removing: an unmap is telling clients about it; no new pins
+ * @stuck: an IOMMU driver did not remove all of it, so a device may still
+ *	reach its pages: they are never unpinned (leaked, not freed)
  * @npages: RAM: number of entries in @pages
  * @pages: RAM: the pinned pages, in IOVA order; @single_page for a
  *	one-page mapping
  * @single_page: RAM: storage for @pages of a one-page mapping, which is
  *	what a vIOMMU maps most: it saves an allocation per map
- * @mm: RAM: the mm charged for @pages (held with mmgrab())
+ * @mm: RAM: the mm whose locked_vm shows @pages (held with mmgrab())
+ * @user: RAM: the user charged for @pages against RLIMIT_MEMLOCK (held
+ *	with get_uid()), or NULL if the mapping task had CAP_IPC_LOCK
  * @pfn: MMIO: first PFN
  * @iommu: MMIO: the container, for @mmu_sub's callback
  * @mmu_sub: MMIO: watches the user mapping of the BAR
@@ -219,6 +246,10 @@ enum vrange_backing {
  * @mapped: MMIO: in the domains; under vrange_iommu.revoke_lock
  * @revoked: MMIO: the BAR mapping went away and the IOMMU mapping was
  *	removed with it; under vrange_iommu.revoke_lock
+ * @revoke_reported: MMIO: clients were told of the revocation; under
+ *	vrange_iommu.op_lock
+ * @replayed: MMIO: mapped into a domain being added, not listed yet; under
+ *	vrange_iommu.lock
  * @free_node: on the list of mappings to free once no lock is held
  */
 struct vrange_mapping {
@@ -229,11 +260,13 @@ struct vrange_mapping {
 	int iommu_prot;
 	enum vrange_backing backing;
 	bool removing;
+	bool stuck;
 
 	unsigned long npages;
 	struct page **pages;
 	struct page *single_page;
 	struct mm_struct *mm;
+	struct user_struct *user;
 
 	unsigned long pfn;
 	struct vrange_iommu *iommu;
@@ -241,6 +274,8 @@ struct vrange_mapping {
 	unsigned long mmu_seq;
 	bool mapped;
 	bool revoked;
+	bool revoke_reported;
+	bool replayed;
 
 	struct list_head free_node;
 };
@@ -326,12 +361,14 @@ extern bool vrange_compat_type1;
 /* pages.c: pinning and locked_vm accounting */
 int vrange_pages_pin(struct vrange_mapping *map);
 void vrange_pages_unpin(struct vrange_mapping *map);
+void vrange_pages_abandon(struct vrange_mapping *map);
 
 /* mmio.c: BARs mapped through their user mapping */
 bool vrange_vaddr_is_mmio(u64 vaddr);
 int vrange_mmio_resolve(struct vrange_iommu *iommu, struct vrange_mapping *map);
 int vrange_mmio_install(struct vrange_iommu *iommu, struct vrange_mapping *map);
 void vrange_mmio_release(struct vrange_mapping *map);
+void vrange_mmio_report_revoked(struct work_struct *work);
 
 /* mapping.c: the IOVA -> pages engine */
 struct vrange_mapping *vrange_mapping_first(struct vrange_iommu *iommu,
@@ -356,6 +393,8 @@ int vrange_iova_space_compute(struct vrange_iommu *iommu,
 			      struct iommu_domain *extra_domain,
 			      struct vfio_iova_range **ranges,
 			      unsigned int *nr_ranges);
+int vrange_iova_msi_cookie(struct iommu_domain *domain,
+			   struct iommu_group *group);
 void vrange_iova_space_set(struct vrange_iommu *iommu,
 			   struct vfio_iova_range *ranges, unsigned int nr);
 bool vrange_mappings_fit(struct vrange_iommu *iommu,
@@ -375,6 +414,7 @@ struct vrange_group *vrange_find_group(struct vrange_iommu *iommu,
 struct vrange_iommu *vrange_iommu_get_by_group(struct iommu_group *group);
 
 /* notify.c: event fan-out to clients */
+bool vrange_client_valid(const struct vfio_range_client *client);
 int vrange_client_add(struct vrange_iommu *iommu,
 		      struct vfio_range_client *client);
 void vrange_client_remove(struct vfio_range_client *client);

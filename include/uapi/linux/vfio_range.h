@@ -37,20 +37,23 @@
  *  - ENOTTY: the ioctl is not one of this backend's.
  *  - EINVAL: ``argsz`` is smaller than the fields the ioctl needs, a flag
  *    bit is unknown, a reserved field is not zero, ``start > last``, a map
- *    address is not aligned to the smallest IOMMU page size, or an unmap
- *    range cuts through the range of a map request.
+ *    request covers all 2^64 bytes, a map address is not aligned to the
+ *    smallest IOMMU page size, or an unmap range cuts through the range of
+ *    a map request.
  *  - E2BIG: ``argsz`` is larger than the structure the kernel knows and
  *    the extra bytes are not zero (or exceed one page).
  *  - EFAULT: the argument or the user memory to map cannot be accessed
- *    (or pinned, or is read-only for a writable mapping).
+ *    (or pinned, or is read-only for a writable mapping, or is a private
+ *    mapping of device memory).
  *  - EOVERFLOW: the user virtual range would wrap past the top of the
  *    address space.
  *  - ERANGE: the IOVA range is not inside the usable IOVA ranges reported
  *    by ``VFIO_IOMMU_GET_INFO``.
  *  - EEXIST: the IOVA range overlaps an existing mapping.
  *  - ENOSPC: the container holds the maximum number of mappings.
- *  - ENOMEM: out of memory, or the pinned pages would exceed
- *    ``RLIMIT_MEMLOCK`` for a caller without ``CAP_IPC_LOCK``.
+ *  - ENOMEM: out of memory, or the pinned pages would take the caller's
+ *    user (all its processes together) or the caller itself past
+ *    ``RLIMIT_MEMLOCK``, for a caller without ``CAP_IPC_LOCK``.
  *  - EDEADLOCK: an emulated-IOMMU device did not release the pages it
  *    pinned in a range being unmapped.
  *  - EAGAIN: the user mapping of a BAR kept changing while it was looked up.
@@ -58,6 +61,8 @@
  *
  * A call that fails changes nothing, except that a map or unmap done before
  * its outputs could not be written back (EFAULT) stays done, as in VFIO.
+ * Only output fields are written back, so a caller whose ``argsz`` covers
+ * none may pass a structure in read-only memory.
  */
 
 /**
@@ -156,8 +161,9 @@ enum vfio_range_map_out_flags {
  * smallest page size in ``iova_pgsizes`` (EINVAL), unless
  * %VFIO_RANGE_MAP_TRIM is given for device memory. The request must not
  * overlap the range of an earlier request (EEXIST) and what is mapped must
- * lie inside one usable IOVA range (ERANGE). Pinned pages are charged to
- * the caller's ``locked_vm`` against ``RLIMIT_MEMLOCK`` (ENOMEM past it
+ * lie inside one usable IOVA range (ERANGE). Pinned pages are charged
+ * against ``RLIMIT_MEMLOCK`` to the caller's user, for as long as they stay
+ * pinned, and counted in the caller's ``locked_vm`` (ENOMEM past the limit
  * unless the caller has ``CAP_IPC_LOCK``). Each request counts against the
  * module parameter ``max_mappings`` (ENOSPC past it).
  */
@@ -272,7 +278,8 @@ enum vfio_range_granularity {
  * @start: first IOVA of the range
  * @last: last IOVA of the range, inclusive
  * @addr_mask: for an aligned client, @last - @start (a block is
- *	@start..@start | @addr_mask); 0 for an arbitrary client
+ *	@start..@start | @addr_mask); 0 for an arbitrary client and in an
+ *	overflow record (its window need not be a block)
  * @lost: for an overflow record, the number of events dropped; else 0
  *
  * read() returns whole records only; a buffer smaller than one record is

@@ -517,8 +517,10 @@ static void do_notifier(struct fuzz_thread *t)
 	}
 
 	cmd->events = 1 + rnd_below(t, 3);
+	if (one_in(t, 10))
+		cmd->events |= VFIO_RANGE_EVENT_REVOKED;
 	if (one_in(t, 20))
-		cmd->events = rnd_below(t, 16);
+		cmd->events = rnd_below(t, 32);
 	cmd->granularity = rnd_below(t, 2);
 	if (one_in(t, 20))
 		cmd->granularity = rnd(t);
@@ -546,7 +548,9 @@ static void do_notifier(struct fuzz_thread *t)
 	argp = pick_argp(t, &arg, sizeof(*cmd));
 	/* Fields that make the registration fail whatever the argsz. */
 	valid = !cmd->flags && !cmd->__reserved && cmd->events &&
-		!(cmd->events & ~3U) && cmd->granularity <= 1 &&
+		!(cmd->events & ~(VFIO_RANGE_EVENT_MAP | VFIO_RANGE_EVENT_UNMAP |
+				  VFIO_RANGE_EVENT_REVOKED)) &&
+		cmd->granularity <= 1 &&
 		cmd->start <= cmd->last && cmd->queue_len != 1 &&
 		cmd->queue_len <= 65536;
 	/* A longer argsz must be all zero past the structure. */

@@ -1709,7 +1709,7 @@ TEST_F(notify, kernel_client_errors)
 
 	test_err_client_add(EINVAL, 0, ARB, 0, U64_MAX);
 	test_err_client_add(EINVAL, EV_OVERFLOW, ARB, 0, U64_MAX);
-	test_err_client_add(EINVAL, EV_BOTH | 1U << 3, ARB, 0, U64_MAX);
+	test_err_client_add(EINVAL, EV_BOTH | 1U << 4, ARB, 0, U64_MAX);
 	test_err_client_add(EINVAL, EV_BOTH, 2, 0, U64_MAX);
 	test_err_client_add(EINVAL, EV_BOTH, ARB, 1, 0);
 
@@ -2008,7 +2008,8 @@ TEST_F(notify, emu_keep_pins)
 
 	do_map(0, x, x + 2 * PG - 1);
 	test_emu_pin(x + PG, 1, PROT_RW);
-	ASSERT_EQ(0, _emu_keep_pins(self->test_fd, self->e.id, true));
+	ASSERT_EQ(0, _emu_keep_pins(self->test_fd, self->e.id,
+				    VFIO_RANGE_TEST_KEEP_PINS));
 
 	test_err_range_unmap(EDEADLOCK, x, x + 2 * PG - 1);
 	test_err_range_unmap(EDEADLOCK, 0, U64_MAX);
@@ -2032,6 +2033,88 @@ TEST_F(notify, emu_keep_pins)
 }
 
 /*
+ * A broken driver that never unpins, not even when closed, keeps the pages
+ * it pinned: once its group has left the container, the unmap goes through
+ * (no device can be asked any more) but the pages stay allocated and
+ * intact rather than being freed under the driver.
+ */
+TEST_F(notify, emu_pins_outlive_group)
+{
+	struct emu *keeper = &self->e2;
+	const __u64 x = 0x200000;
+	__u32 seen, valid;
+
+	/* e keeps the container alive once the keeper's group left. */
+	__emu_add(_metadata, self->test_fd, keeper);
+	__emu_join(_metadata, keeper, self->container_fd);
+	do_map(0, x, x + 2 * PG - 1);
+	ASSERT_EQ(0, _emu_pin(self->test_fd, keeper->id, x, 2, PROT_RW));
+	ASSERT_EQ(0, _emu_keep_pins(self->test_fd, keeper->id,
+				    VFIO_RANGE_TEST_KEEP_PINS_ALWAYS));
+	vfio_close(&keeper->dev_fd);
+	vfio_close(&keeper->group_fd);
+
+	do_unmap(0, U64_MAX, 2 * PG);
+	test_range_empty();
+	/* Now only the keeper's pins can hold the pages. */
+	ASSERT_EQ(0, munmap(self->buf, 2 * PG));
+	ASSERT_EQ(0, _emu_check_pins(self->test_fd, keeper->id, &seen,
+				     &valid));
+	EXPECT_EQ(2U, seen);
+	EXPECT_EQ(2U, valid);
+}
+
+/* The same when the whole container goes with the pins still held. */
+TEST_F(notify, emu_pins_outlive_container)
+{
+	const __u64 x = 0x200000;
+	__u32 seen, valid;
+
+	do_map(0, x, x + 3 * PG - 1);
+	test_emu_pin(x + PG, 2, PROT_RW);
+	ASSERT_EQ(0, _emu_keep_pins(self->test_fd, self->e.id,
+				    VFIO_RANGE_TEST_KEEP_PINS_ALWAYS));
+	vfio_close(&self->e.dev_fd);
+	vfio_close(&self->e.group_fd);
+	vfio_close(&self->e.container_fd);
+	self->container_fd = -1;
+
+	/* Now only the device's pins can hold the pages. */
+	ASSERT_EQ(0, munmap(self->buf + PG, 2 * PG));
+	ASSERT_EQ(0, _emu_check_pins(self->test_fd, self->e.id, &seen,
+				     &valid));
+	EXPECT_EQ(2U, seen);
+	EXPECT_EQ(2U, valid);
+}
+
+/*
+ * Only a device that can be told of unmaps may pin, even when another
+ * device of the container could: its pins would block unmap for good.
+ */
+TEST_F(notify, emu_pin_needs_dma_unmap)
+{
+	struct emu *mute = &self->e2;
+	const __u64 x = 0x200000;
+	char data[16];
+
+	__emu_add_flags(_metadata, self->test_fd, mute,
+			VFIO_RANGE_TEST_EMUDEV_NO_DMA_UNMAP);
+	__emu_join(_metadata, mute, self->container_fd);
+	do_map(0, x, x + PG - 1);
+
+	EXPECT_ERRNO(EINVAL, _emu_pin(self->test_fd, mute->id, x, 1,
+				      PROT_R));
+	/* It may still copy through vfio_dma_rw(), which pins nothing. */
+	ASSERT_EQ(0, _emu_rw(self->test_fd, mute->id, x, data, sizeof(data),
+			     false));
+	ASSERT_EQ(0, memcmp(data, self->buf, sizeof(data)));
+	/* The device that can unpin still may. */
+	test_emu_pin(x, 1, PROT_R);
+	do_unmap(0, U64_MAX, PG);
+	test_range_empty();
+}
+
+/*
  * A failed unmap reports nothing and takes no seq: a call that fails
  * changes nothing, and seq counts successful operations.
  */
@@ -2045,7 +2128,8 @@ TEST_F(notify, emu_keep_pins_events)
 	k = test_client_add(EV_UNMAP, ALIGNED, 0, U64_MAX);
 	do_map(0, x, x + 2 * PG - 1);
 	test_emu_pin(x, 1, PROT_RW);
-	ASSERT_EQ(0, _emu_keep_pins(self->test_fd, self->e.id, true));
+	ASSERT_EQ(0, _emu_keep_pins(self->test_fd, self->e.id,
+				    VFIO_RANGE_TEST_KEEP_PINS));
 	test_err_range_unmap(EDEADLOCK, x, x + 2 * PG - 1);
 
 	ASSERT_EQ(0, _emu_keep_pins(self->test_fd, self->e.id, false));
@@ -2090,7 +2174,8 @@ TEST_F(notify, emu_compat_unmap_dma)
 	test_emu_pin(x + PG, 2, PROT_RW);
 
 	/* A device that keeps its pins fails UNMAP_DMA too; nothing moves. */
-	ASSERT_EQ(0, _emu_keep_pins(self->test_fd, self->e.id, true));
+	ASSERT_EQ(0, _emu_keep_pins(self->test_fd, self->e.id,
+				    VFIO_RANGE_TEST_KEEP_PINS));
 	EXPECT_ERRNO(EDEADLOCK, _test_type1_unmap(self->container_fd, x,
 						  4 * PG, NULL));
 	ASSERT_LE(2U, read_log(log));

@@ -494,7 +494,19 @@ static inline int _emu_rw(int fd, __u32 id, __u64 iova, void *data,
 	return test_cmd(fd, VFIO_RANGE_TEST_EMUDEV_RW, &cmd);
 }
 
-static inline int _emu_keep_pins(int fd, __u32 id, bool keep)
+static inline int _emu_check_pins(int fd, __u32 id, __u32 *seen,
+				  __u32 *valid)
+{
+	struct vfio_range_test_cmd cmd = { .id = id };
+	int ret = test_cmd(fd, VFIO_RANGE_TEST_EMUDEV_CHECK_PINS, &cmd);
+
+	*seen = cmd.emudev_check_pins.out_seen;
+	*valid = cmd.emudev_check_pins.out_valid;
+	return ret;
+}
+
+/* @keep: 0, VFIO_RANGE_TEST_KEEP_PINS or VFIO_RANGE_TEST_KEEP_PINS_ALWAYS */
+static inline int _emu_keep_pins(int fd, __u32 id, __u32 keep)
 {
 	struct vfio_range_test_cmd cmd = {
 		.id = id,
@@ -541,11 +553,11 @@ static inline void emu_init(struct emu *e)
 	e->dev_fd = -1;
 }
 
-/* Creates an emulated device and its IOMMU group. */
-static inline void __emu_add(struct __test_metadata *_metadata,
-			     int test_fd, struct emu *e)
+/* Creates an emulated device (VFIO_RANGE_TEST_EMUDEV_* @flags), its group. */
+static inline void __emu_add_flags(struct __test_metadata *_metadata,
+				   int test_fd, struct emu *e, __u32 flags)
 {
-	struct vfio_range_test_cmd cmd = {};
+	struct vfio_range_test_cmd cmd = { .emudev_add = { .flags = flags } };
 
 	e->test_fd = test_fd;
 	ASSERT_EQ(0, test_cmd(test_fd, VFIO_RANGE_TEST_EMUDEV_ADD, &cmd))
@@ -555,6 +567,12 @@ static inline void __emu_add(struct __test_metadata *_metadata,
 	e->group = cmd.emudev_add.out_group_id;
 	memcpy(e->name, cmd.emudev_add.out_name, sizeof(e->name));
 	e->name[sizeof(e->name) - 1] = '\0';
+}
+
+static inline void __emu_add(struct __test_metadata *_metadata,
+			     int test_fd, struct emu *e)
+{
+	__emu_add_flags(_metadata, test_fd, e, 0);
 }
 
 static inline void __emu_open_device(struct __test_metadata *_metadata,
@@ -592,6 +610,21 @@ static inline void __emu_create(struct __test_metadata *_metadata,
 				int test_fd, struct emu *e)
 {
 	__emu_create_type(_metadata, test_fd, e, false);
+}
+
+/*
+ * Adds the group of device @e (added) to the set-up container @container_fd
+ * and opens its device fd; @e does not own the container.
+ */
+static inline void __emu_join(struct __test_metadata *_metadata,
+			      struct emu *e, int container_fd)
+{
+	e->group_fd = vfio_group_open(e->group);
+	ASSERT_LE(0, e->group_fd);
+	ASSERT_EQ(0, ioctl(e->group_fd, VFIO_GROUP_SET_CONTAINER,
+			   &container_fd))
+		TH_LOG("VFIO_GROUP_SET_CONTAINER: %s", strerror(errno));
+	__emu_open_device(_metadata, e);
 }
 
 /* No asserts: also called from teardowns. */
