@@ -6,7 +6,10 @@
 #   make run      install what is missing, build, boot the guest, run the demo
 #   make check    install what is missing, build, run every test in the guest
 #   make check-debug  the same suite and the KUnit tests on a debug kernel
-#                 (KASAN, lockdep, kmemleak; built once, cached outside)
+#                 (KASAN, lockdep, kmemleak; built once, cached outside),
+#                 with positive controls of kmemleak and lockdep;
+#                 PLANT=leak or PLANT=lockdep plants that bug in the suite's
+#                 run, which must then fail
 #   make modules  build the module for KVER (default: the guest kernel)
 #   make install  install the module for KVER (depmod), the uapi header and a
 #                 modprobe.d snippet
@@ -47,7 +50,7 @@ DEMO := $(BUILD)/demo/vfio-range-demo
 
 .PHONY: all modules selftests demo deps run check clean lint install \
 	dkms-check bench check-debug \
-	_run _check _lint _bench
+	_run _check _lint _bench _lockdep_control
 
 all: modules
 
@@ -139,38 +142,81 @@ _run: modules demo
 		'insmod $(MODULE) && $(DEMO)'
 
 GUEST_TESTS ?= tools/testing/run-guest-tests.sh
+CHECK_OUT ?= $(BUILD)/vm/check-$(KVER)
 
 _check: modules selftests
 	@rm -f $(SUMMARY); rc=0; \
-	$(VM_RUN) --kver $(KVER) $(VM_ARGS) --out $(BUILD)/vm/check-$(KVER) -- \
-		'$(GUEST_TESTS) $(MODDIR) $(SELFTEST_OUT)' || rc=$$?; \
-	tools/testing/summarize.sh $(BUILD)/vm/check-$(KVER)/output.txt $$rc | \
+	$(VM_RUN) --kver $(KVER) $(VM_ARGS) --out $(CHECK_OUT) -- \
+		'$(GUEST_TESTS) $(MODDIR) $(SELFTEST_OUT) $(GUEST_ARGS)' || rc=$$?; \
+	tools/testing/summarize.sh $(CHECK_OUT)/output.txt $$rc | \
 		tee $(SUMMARY).tmp | sed 's/^\([0-9]\)/$(KVER): \1/'; \
 	tail -n 1 $(SUMMARY).tmp > $(SUMMARY); rm -f $(SUMMARY).tmp; \
 	grep -q ' 0 failed' $(SUMMARY)
 
 # The suite on the debug kernel of tools/testing/vm/debug.config, plus the
-# KUnit tests and a kmemleak scan (tools/testing/debug-guest-tests.sh);
-# lint again, as only this kernel builds the KUnit module. Under TCG this
-# kernel is too slow for the boot-time timer check through the remapped
-# IO-APIC (it panics): no_timer_check.
+# KUnit tests, a kmemleak scan and its positive control
+# (tools/testing/debug-guest-tests.sh), then the positive control of lockdep
+# in a short boot of its own (_lockdep_control); lint again, as only this
+# kernel builds the KUnit module. PLANT (none, leak, lockdep) loads
+# vfio_range_test.ko with plant=$(PLANT) for the suite: such a run must
+# fail. Its results and summaries are kept apart
+# (build/vm/*-plant-$(PLANT)*). run.sh boots every kernel with
+# no_timer_check, which this one needs under TCG.
+PLANT ?= none
+DEBUG_TAG := debug$(if $(filter-out none,$(PLANT)),-plant-$(PLANT))
+DEBUG_SUMMARY := $(BUILD)/vm/$(DEBUG_TAG)-summary
+
 check-debug: deps
-	@vars=$$(tools/testing/vm/build-debug-kernel.sh) || exit 1; eval "$$vars"; \
+	@case "$(PLANT)" in none|leak|lockdep) ;; \
+	*) echo "PLANT=$(PLANT): none, leak or lockdep" >&2; exit 2 ;; esac; \
+	vars=$$(tools/testing/vm/build-debug-kernel.sh) || exit 1; eval "$$vars"; \
 	dbg="KVER=$$DEBUG_KVER KDIR=$$DEBUG_KDIR VMLINUX=$$DEBUG_KDIR/vmlinux \
 		VFIO_KO=$$DEBUG_KDIR/drivers/vfio/vfio.ko"; \
-	rc=0; rm -f $(BUILD)/vm/debug-summary-*; mkdir -p $(BUILD)/vm; \
+	vm="--kernel $$DEBUG_IMAGE --moddir $$DEBUG_MODDIR/lib/modules \
+		--mem 3G"; \
+	out=$(BUILD)/vm/check-$$DEBUG_KVER$(if $(filter-out none,$(PLANT)),-plant-$(PLANT)); \
+	rc=0; rm -f $(DEBUG_SUMMARY)-*; mkdir -p $(BUILD)/vm; \
 	$(MAKE) --no-print-directory _lint $$dbg || { rc=1; \
-		echo "0 passed, 1 failed, 0 skipped" > $(BUILD)/vm/debug-summary-lint; }; \
+		echo "0 passed, 1 failed, 0 skipped" > $(DEBUG_SUMMARY)-lint; }; \
 	$(MAKE) --no-print-directory _check $$dbg \
-		SUMMARY=$(BUILD)/vm/debug-summary-tests \
-		GUEST_TESTS=tools/testing/debug-guest-tests.sh \
-		VM_ARGS="--kernel $$DEBUG_IMAGE --moddir $$DEBUG_MODDIR/lib/modules \
-			--mem 3G --timeout 5400 --append no_timer_check" || { rc=1; \
-		[ -s $(BUILD)/vm/debug-summary-tests ] || echo "0 passed, 1 failed, 0 skipped" \
-			> $(BUILD)/vm/debug-summary-tests; }; \
-	cat $(BUILD)/vm/debug-summary-* | awk -F'[ ,]+' \
+		SUMMARY=$(DEBUG_SUMMARY)-tests CHECK_OUT=$$out \
+		GUEST_TESTS=tools/testing/debug-guest-tests.sh GUEST_ARGS=$(PLANT) \
+		VM_ARGS="$$vm --timeout 5400" || { rc=1; \
+		[ -s $(DEBUG_SUMMARY)-tests ] || echo "0 passed, 1 failed, 0 skipped" \
+			> $(DEBUG_SUMMARY)-tests; }; \
+	$(MAKE) --no-print-directory _lockdep_control $$dbg \
+		SUMMARY=$(DEBUG_SUMMARY)-lockdep CHECK_OUT=$$out-lockdep \
+		VM_ARGS="$$vm --timeout 900" || rc=1; \
+	cat $(DEBUG_SUMMARY)-* | awk -F'[ ,]+' \
 		'{ p += $$1; f += $$3; s += $$5 } END { print p " passed, " f " failed, " s " skipped" }'; \
+	[ "$(PLANT)" = none ] || echo "PLANT=$(PLANT): this run must fail (see above)"; \
 	exit $$rc
+
+# Lockdep's positive control: a boot that loads vfio_range_test.ko with
+# plant=lockdep must end in run.sh's kernel log check flagging the report
+# (exit 123) of a cycle of the planted locks. A boot of its own, since
+# lockdep turns itself off after its first report.
+LOCKDEP_REPORT := WARNING: possible circular locking dependency detected
+LOCKDEP_CMD := insmod $(MODULE) && insmod $(TEST_MODULE) plant=lockdep && \
+	rmmod vfio_range_test && rmmod vfio_iommu_range
+
+_lockdep_control: modules
+	@rm -f $(SUMMARY); rc=0; echo "# ===== lockdep positive control"; \
+	$(VM_RUN) --kver $(KVER) $(VM_ARGS) --out $(CHECK_OUT) -- \
+		'$(LOCKDEP_CMD)' || rc=$$?; \
+	klog() { cat $(CHECK_OUT)/dmesg.txt $(CHECK_OUT)/kmsg.log 2>/dev/null; }; \
+	pass=0 fail=0; \
+	t() { if eval "$$2"; then echo "ok - $$1"; pass=$$((pass + 1)); \
+		else echo "not ok - $$1"; fail=$$((fail + 1)); fi; }; \
+	t "the kernel log check flagged the boot (run.sh exit 123: $$rc)" \
+		'[ $$rc -eq 123 ]'; \
+	t "lockdep reported a possible circular locking dependency" \
+		'klog | grep -q "$(LOCKDEP_REPORT)"'; \
+	t "between the planted locks test_plant_a and test_plant_b" \
+		'klog | grep -q test_plant_a && klog | grep -q test_plant_b'; \
+	echo "$$pass passed, $$fail failed, 0 skipped" > $(SUMMARY); \
+	sed 's/^/lockdep control: /' $(SUMMARY); \
+	[ $$fail -eq 0 ]
 
 INSTALL_MOD_DIR := /lib/modules/$(KVER)/updates/vfio-range
 UAPI_DIR := /usr/include/linux

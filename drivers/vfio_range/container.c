@@ -14,6 +14,7 @@
 
 #include <vfio_range/compat.h>
 #include <vfio_range/core.h>
+#include <vfio_range/trace.h>
 
 /* The entry of @group in @iommu, or NULL; iommu->lock held. */
 struct vrange_group *vrange_find_group(struct vrange_iommu *iommu,
@@ -36,7 +37,8 @@ void *vrange_open(unsigned long type)
 	struct vrange_iommu *iommu;
 
 	if (type != VFIO_RANGE_IOMMU &&
-	    !(type == VFIO_TYPE1v2_IOMMU && vrange_type1_offered(NULL)))
+	    !((type == VFIO_TYPE1v2_IOMMU || type == VFIO_TYPE1_IOMMU) &&
+	      vrange_type1_offered(NULL)))
 		return ERR_PTR(-EINVAL);
 
 	iommu = kzalloc(sizeof(*iommu), GFP_KERNEL_ACCOUNT);
@@ -71,6 +73,7 @@ void *vrange_open(unsigned long type)
 	mutex_lock(&vrange_containers_lock);
 	list_add_tail(&iommu->node, &vrange_containers);
 	mutex_unlock(&vrange_containers_lock);
+	trace_vfio_range_container_open(iommu);
 	return iommu;
 }
 
@@ -273,12 +276,16 @@ int vrange_attach_group(void *iommu_data, struct iommu_group *group,
 	int rc = 0;
 
 	/* Devices that can DMA without an IOMMU are never ours to manage. */
-	if (type != VFIO_IOMMU && type != VFIO_EMULATED_IOMMU)
-		return -EINVAL;
+	if (type != VFIO_IOMMU && type != VFIO_EMULATED_IOMMU) {
+		rc = -EINVAL;
+		goto out;
+	}
 
 	grp = kzalloc(sizeof(*grp), GFP_KERNEL_ACCOUNT);
-	if (!grp)
-		return -ENOMEM;
+	if (!grp) {
+		rc = -ENOMEM;
+		goto out;
+	}
 	grp->group = group;
 
 	mutex_lock(&iommu->lock);
@@ -302,6 +309,9 @@ out_unlock:
 	mutex_unlock(&iommu->lock);
 	if (rc)
 		kfree(grp);
+out:
+	trace_vfio_range_group_attach(iommu, group, type == VFIO_EMULATED_IOMMU,
+				      rc);
 	return rc;
 }
 
@@ -327,6 +337,7 @@ void vrange_detach_group(void *iommu_data, struct iommu_group *group)
 	if (WARN_ON(!grp))
 		goto out_unlock;
 
+	trace_vfio_range_group_detach(iommu, grp);
 	list_del(&grp->node);
 	iommu->group_ids &= ~grp->bit;
 	vrange_pins_forget_group(iommu, grp->bit);
@@ -356,6 +367,7 @@ void vrange_release(void *iommu_data)
 	struct vrange_iommu *iommu = iommu_data;
 	struct vrange_group *grp, *tmp;
 
+	trace_vfio_range_container_release(iommu);
 	/* First, while nothing is torn down: it waits for readers. */
 	vrange_debugfs_remove(iommu);
 

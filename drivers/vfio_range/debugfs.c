@@ -40,6 +40,8 @@ static const char *vrange_type_name(unsigned long type)
 		return "VFIO_RANGE_IOMMU";
 	case VFIO_TYPE1v2_IOMMU:
 		return "VFIO_TYPE1v2_IOMMU";
+	case VFIO_TYPE1_IOMMU:
+		return "VFIO_TYPE1_IOMMU";
 	default:
 		return "unknown";
 	}
@@ -99,6 +101,16 @@ static const char *vrange_prot_name(int prot)
  * One line per mapping: "<extent> mapped <range>|none ram|mmio <prot>"
  * then "pinned <pages>" for RAM or "pfn <pfn>" and the state for a BAR.
  */
+/* A BAR's first PFN, its number of runs if it has more than one, state. */
+static void vrange_mappings_show_pfns(struct seq_file *s,
+				      const struct vrange_mapping *map)
+{
+	seq_printf(s, " pfn %#lx", map->runs[0].pfn);
+	if (map->nr_runs > 1)
+		seq_printf(s, " runs %lu", map->nr_runs);
+	seq_printf(s, " %s", READ_ONCE(map->revoked) ? "revoked" : "live");
+}
+
 static int vrange_mappings_show(struct seq_file *s, void *unused)
 {
 	struct vrange_iommu *iommu = s->private;
@@ -119,9 +131,7 @@ static int vrange_mappings_show(struct seq_file *s, void *unused)
 		if (map->backing == VRANGE_RAM)
 			seq_printf(s, " pinned %lu", map->npages);
 		else if (map->length)
-			seq_printf(s, " pfn %#lx %s", map->pfn,
-				   READ_ONCE(map->revoked) ? "revoked" :
-							     "live");
+			vrange_mappings_show_pfns(s, map);
 		seq_printf(s, "%s\n", map->removing ? " removing" : "");
 	}
 	mutex_unlock(&iommu->lock);

@@ -24,6 +24,7 @@
 #include <linux/vfio.h>
 
 #include <vfio_range/core.h>
+#include <vfio_range/trace.h>
 
 void vrange_register_device(void *iommu_data, struct vfio_device *vdev)
 {
@@ -143,6 +144,10 @@ int vrange_pin_pages(void *iommu_data, struct iommu_group *group,
 			       &last))
 		return -EINVAL;
 
+	/* As in type1: v1 containers do not pin for devices. */
+	if (vrange_type1_v1(iommu))
+		return -EACCES;
+
 	mutex_lock(&iommu->lock);
 	grp = vrange_find_group(iommu, group);
 	if (!grp || !vrange_group_can_unpin(iommu, group)) {
@@ -163,6 +168,7 @@ int vrange_pin_pages(void *iommu_data, struct iommu_group *group,
 	}
 out_unlock:
 	mutex_unlock(&iommu->lock);
+	trace_vfio_range_pin(iommu, group, user_iova, npage, prot, rc);
 	return rc ? rc : npage;
 }
 
@@ -175,6 +181,7 @@ void vrange_unpin_pages(void *iommu_data, dma_addr_t user_iova, int npage)
 	for (i = 0; i < npage; i++)
 		vrange_unpin_one(iommu, user_iova + ((u64)i << PAGE_SHIFT));
 	mutex_unlock(&iommu->lock);
+	trace_vfio_range_unpin(iommu, user_iova, npage);
 }
 
 /* vfio_dma_rw(): @write moves @data into the IOVA range. */
@@ -238,18 +245,33 @@ bool vrange_pins_in_range(struct vrange_iommu *iommu, u64 start, u64 last,
 	return false;
 }
 
+/* One dma_unmap call of a device in @group, and its trace event. */
+static void vrange_device_dma_unmap_call(struct vrange_iommu *iommu,
+					 struct iommu_group *group,
+					 struct vfio_device *vdev, u64 iova,
+					 u64 length)
+{
+	u64 t0 = vrange_trace_clock(vfio_range_dma_unmap);
+
+	vdev->ops->dma_unmap(vdev, iova, length);
+	trace_vfio_range_dma_unmap(iommu, group, iova, length, t0);
+}
+
 /* dma_unmap() takes a length: split the one range whose length is 2^64. */
 static void vrange_device_dma_unmap(struct vrange_iommu *iommu,
+				    struct iommu_group *group,
 				    struct vfio_device *vdev, u64 start,
 				    u64 last)
 {
 	vrange_stat_add(iommu, VRANGE_STAT_DEVICE_UNMAPS, 1);
 	if (last - start == U64_MAX) {
-		vdev->ops->dma_unmap(vdev, 0, 1ULL << 63);
-		vdev->ops->dma_unmap(vdev, 1ULL << 63, 1ULL << 63);
+		vrange_device_dma_unmap_call(iommu, group, vdev, 0, 1ULL << 63);
+		vrange_device_dma_unmap_call(iommu, group, vdev, 1ULL << 63,
+					     1ULL << 63);
 		return;
 	}
-	vdev->ops->dma_unmap(vdev, start, last - start + 1);
+	vrange_device_dma_unmap_call(iommu, group, vdev, start,
+				     last - start + 1);
 }
 
 /**
@@ -277,10 +299,11 @@ void vrange_notify_devices(struct vrange_iommu *iommu, u64 start, u64 last)
 		touched = grp && vrange_pins_in_range(iommu, start, last,
 						      grp->bit);
 		mutex_unlock(&iommu->lock);
-		iommu_group_put(group);
 
 		if (touched)
-			vrange_device_dma_unmap(iommu, vdev, start, last);
+			vrange_device_dma_unmap(iommu, group, vdev, start,
+						last);
+		iommu_group_put(group);
 	}
 	up_read(&iommu->clients_rwsem);
 }

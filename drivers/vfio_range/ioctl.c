@@ -51,6 +51,7 @@ static long vrange_check_extension(struct vrange_iommu *iommu,
 		return 1;
 	case VFIO_DMA_CC_IOMMU:
 		return iommu ? vrange_coherent(iommu) : 0;
+	case VFIO_TYPE1_IOMMU:
 	case VFIO_TYPE1v2_IOMMU:
 	case VFIO_UNMAP_ALL:
 		return vrange_type1_offered(iommu);
@@ -205,7 +206,8 @@ static int vrange_ioctl_unmap(struct vrange_iommu *iommu, void __user *uptr)
 	if (cmd.flags)
 		return -EINVAL;
 
-	rc = vrange_unmap_range(iommu, cmd.start, cmd.last, &cmd.unmapped);
+	rc = vrange_unmap_range(iommu, cmd.start, cmd.last, VRANGE_UNMAP_EXACT,
+				&cmd.unmapped);
 	if (rc)
 		return rc;
 	return vrange_copy_outputs_out(uptr, &cmd,

@@ -102,9 +102,9 @@ static int vrange_msi_cookie_one(const struct iommu_resv_region *resv,
 int vrange_iova_msi_cookie(struct iommu_domain *domain,
 			   struct iommu_group *group)
 {
-	int rc = vrange_group_resv_walk(group, vrange_msi_cookie_one, domain);
-
-	return rc < 0 ? rc : 0;
+	/* The walk stops with 1 once a window got its cookie. */
+	return min(vrange_group_resv_walk(group, vrange_msi_cookie_one,
+					  domain), 0);
 }
 
 /**

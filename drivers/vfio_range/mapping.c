@@ -24,6 +24,7 @@
 #include <vfio_range/compat.h>
 #include <vfio_range/core.h>
 #include <vfio_range/range.h>
+#include <vfio_range/trace.h>
 
 static struct vrange_mapping *to_mapping(struct interval_tree_node *node)
 {
@@ -94,52 +95,66 @@ static void vrange_iommu_unmap(struct vrange_mapping *map,
 }
 
 /*
- * Maps @map into @dom: RAM as one iommu_map() per physically contiguous run
- * so the IOMMU driver can use its large pages, a BAR as one range. On
- * failure nothing of @map stays in @dom.
+ * The physically contiguous runs of what @map maps, in IOVA order: for a
+ * BAR as looked up, for RAM found in the pinned pages. @cursor starts at
+ * 0; returns false after the last run.
+ */
+static bool vrange_mapping_next_run(const struct vrange_mapping *map,
+				    unsigned long *cursor, unsigned long *pfn,
+				    unsigned long *npages)
+{
+	unsigned long i = *cursor;
+
+	if (map->backing == VRANGE_MMIO) {
+		if (i >= map->nr_runs)
+			return false;
+		*pfn = map->runs[i].pfn;
+		*npages = map->runs[i].npages;
+		*cursor = i + 1;
+		return true;
+	}
+	if (i >= map->npages)
+		return false;
+	*pfn = page_to_pfn(map->pages[i]);
+	*npages = 1;
+	while (i + *npages < map->npages &&
+	       page_to_pfn(map->pages[i + *npages]) == *pfn + *npages)
+		(*npages)++;
+	*cursor = i + *npages;
+	return true;
+}
+
+/*
+ * Maps @map into @dom with one iommu_map() per physically contiguous run,
+ * so the IOMMU driver can use its large pages. On failure nothing of @map
+ * stays in @dom.
  */
 static int vrange_domain_map(struct vrange_domain *dom,
 			     struct vrange_mapping *map, gfp_t gfp)
 {
-	u64 start = vrange_mapping_start(map);
-	unsigned long i = 0;
+	int prot = map->iommu_prot |
+		   (map->backing == VRANGE_MMIO ? IOMMU_MMIO : IOMMU_CACHE);
+	u64 start = vrange_mapping_start(map), iova = start;
+	unsigned long cursor = 0, pfn, npages;
 	int rc;
 
 	if (!vrange_mapping_in_domains(map))
 		return 0;
-	if (map->backing == VRANGE_MMIO) {
-		vrange_stat_add(map->iommu, VRANGE_STAT_IOMMU_MAP_CALLS, 1);
-		vrange_stat_add(map->iommu, VRANGE_STAT_IOMMU_MAPPED_BYTES,
-				map->length);
-		return vrange_compat_iommu_map(dom->domain, start,
-					       PFN_PHYS(map->pfn), map->length,
-					       map->iommu_prot | IOMMU_MMIO,
-					       gfp);
-	}
-
-	while (i < map->npages) {
-		unsigned long pfn = page_to_pfn(map->pages[i]);
-		unsigned long run = 1;
-
-		while (i + run < map->npages &&
-		       page_to_pfn(map->pages[i + run]) == pfn + run)
-			run++;
+	while (vrange_mapping_next_run(map, &cursor, &pfn, &npages)) {
+		size_t size = npages << PAGE_SHIFT;
 
 		vrange_stat_add(map->iommu, VRANGE_STAT_IOMMU_MAP_CALLS, 1);
 		vrange_stat_add(map->iommu, VRANGE_STAT_IOMMU_MAPPED_BYTES,
-				run << PAGE_SHIFT);
-		rc = vrange_compat_iommu_map(dom->domain,
-					     start + (i << PAGE_SHIFT),
-					     PFN_PHYS(pfn), run << PAGE_SHIFT,
-					     map->iommu_prot | IOMMU_CACHE,
-					     gfp);
+				size);
+		rc = vrange_compat_iommu_map(dom->domain, iova, PFN_PHYS(pfn),
+					     size, prot, gfp);
 		if (rc) {
-			if (i)
+			if (iova > start)
 				vrange_iommu_unmap(map, dom->domain, start,
-						   i << PAGE_SHIFT);
+						   iova - start);
 			return rc;
 		}
-		i += run;
+		iova += size;
 	}
 	return 0;
 }
@@ -337,15 +352,9 @@ static int vrange_mapping_install(struct vrange_iommu *iommu,
 /* Tries to resolve a BAR again if its user mapping changed meanwhile. */
 #define VRANGE_MAP_RETRIES	4
 
-/**
- * vrange_map() - map user memory or a BAR at the IOVA range of a request
- * @iommu: the container
- * @req: the request; the caller checked the flags. The out_ fields say
- *	what was mapped.
- *
- * Return: 0 or a negative errno; on error the container is unchanged.
- */
-int vrange_map(struct vrange_iommu *iommu, struct vrange_map_req *req)
+/* The map itself; @mt gathers what its trace event reports. */
+static int __vrange_map(struct vrange_iommu *iommu, struct vrange_map_req *req,
+			struct vrange_map_trace *mt)
 {
 	struct vrange_map_req acquired;
 	struct vrange_mapping *map;
@@ -363,6 +372,7 @@ int vrange_map(struct vrange_iommu *iommu, struct vrange_map_req *req)
 	map = vrange_mapping_alloc(iommu, req);
 	if (!map)
 		return -ENOMEM;
+	mt->backing = map->backing;
 	/* Trimming is for BARs; memory keeps the strict rule. */
 	if (req->trim && map->backing != VRANGE_MMIO) {
 		kfree(map);
@@ -387,8 +397,16 @@ again:
 	/* A group attached meanwhile may have changed what to map. */
 	if (!rc && vrange_map_req_changed(&acquired, req))
 		rc = -EAGAIN;
-	if (!rc)
+	if (!rc) {
+		/* Under lock: no replay into a new domain counts meanwhile. */
+		u64 calls = vrange_stat_read(iommu,
+					     VRANGE_STAT_IOMMU_MAP_CALLS);
+
 		rc = vrange_mapping_install(iommu, map);
+		mt->map_calls += vrange_stat_read(iommu,
+						  VRANGE_STAT_IOMMU_MAP_CALLS) -
+				 calls;
+	}
 	if (rc == -EAGAIN) {
 		mutex_unlock(&iommu->lock);
 		vrange_mapping_free(map);
@@ -408,6 +426,11 @@ again:
 	mutex_unlock(&iommu->lock);
 	if (rc)
 		goto err_release;
+
+	mt->seq = seq;
+	mt->length = map->length;
+	mt->pages = map->backing == VRANGE_RAM ? map->npages :
+						 map->length >> PAGE_SHIFT;
 
 	if (seq) {
 		down_read(&iommu->clients_rwsem);
@@ -429,18 +452,38 @@ err_free:
 	return rc;
 }
 
+/**
+ * vrange_map() - map user memory or a BAR at the IOVA range of a request
+ * @iommu: the container
+ * @req: the request; the caller checked the flags. The out_ fields say
+ *	what was mapped.
+ *
+ * Return: 0 or a negative errno; on error the container is unchanged.
+ */
+int vrange_map(struct vrange_iommu *iommu, struct vrange_map_req *req)
+{
+	struct vrange_map_trace mt = {
+		.t0 = vrange_trace_clock(vfio_range_map),
+		.backing = VRANGE_TRACE_BACKING_NONE,
+	};
+	int rc = __vrange_map(iommu, req, &mt);
+
+	trace_vfio_range_map(iommu, req, &mt, rc);
+	return rc;
+}
+
 /*
  * Unmaps every mapping whose extent lies in [start, last] from all domains
  * with one IOTLB flush per domain (as far as the IOMMU driver can gather)
  * and moves them to @dead, to be released once no lock is held: pages go
  * only after the flush, so no stale IOTLB entry can reach a freed page.
  */
-static u64 vrange_remove_range(struct vrange_iommu *iommu, u64 start, u64 last,
-			       struct list_head *dead)
+static void vrange_remove_range(struct vrange_iommu *iommu, u64 start,
+				u64 last, struct list_head *dead,
+				struct vrange_unmap_trace *ut)
 {
 	struct vrange_mapping *map, *next;
 	struct vrange_domain *dom;
-	u64 unmapped = 0;
 
 	lockdep_assert_held(&iommu->lock);
 
@@ -462,6 +505,7 @@ static u64 vrange_remove_range(struct vrange_iommu *iommu, u64 start, u64 last,
 			cond_resched();
 		}
 		vrange_stat_add(iommu, VRANGE_STAT_IOTLB_SYNCS, 1);
+		ut->iotlb_syncs++;
 		iommu_iotlb_sync(dom->domain, &gather);
 	}
 
@@ -470,13 +514,13 @@ static u64 vrange_remove_range(struct vrange_iommu *iommu, u64 start, u64 last,
 		interval_tree_remove(&map->node, &iommu->mappings);
 		iommu->nr_mappings--;
 		vrange_stat_add(iommu, VRANGE_STAT_UNMAPS, 1);
+		ut->mappings++;
 		map->mapped = false;
 		/* The mappings are disjoint and backed by memory: no wrap. */
-		unmapped += vrange_mapping_length(map);
+		ut->unmapped += vrange_mapping_length(map);
 		list_add_tail(&map->free_node, dead);
 	}
 	mutex_unlock(&iommu->revoke_lock);
-	return unmapped;
 }
 
 /*
@@ -574,23 +618,50 @@ static void vrange_mark_removing(struct vrange_iommu *iommu, u64 start,
 }
 
 /*
- * The unmap itself. @force is for the container's release: pins that
- * emulated devices failed to drop are then discarded instead of failing.
+ * type1 v1's unmap rule, applied to extents in IOVA order: if the first
+ * extent that meets [start, last] begins before @start, nothing is
+ * removed; else every extent that meets the range is removed whole, so the
+ * range grows to the end of the one holding @last. Returns false for
+ * "nothing", else true with *@last moved. iommu->lock held.
+ */
+static bool vrange_unmap_v1_range(struct vrange_iommu *iommu, u64 start,
+				  u64 *last)
+{
+	struct vrange_mapping *map = vrange_mapping_first(iommu, start, *last);
+
+	if (!map || vrange_extent_start(map) < start)
+		return false;
+	map = vrange_mapping_first(iommu, *last, *last);
+	if (map)
+		*last = vrange_extent_last(map);
+	return true;
+}
+
+/*
+ * The unmap itself. VRANGE_UNMAP_RELEASE is for the container's release:
+ * pins that emulated devices failed to drop are then discarded instead of
+ * failing. @ut gathers what its trace event reports, the bytes removed
+ * among it.
  */
 static int __vrange_unmap(struct vrange_iommu *iommu, u64 start, u64 last,
-			  bool force, u64 *unmapped)
+			  enum vrange_unmap_mode mode,
+			  struct vrange_unmap_trace *ut)
 {
+	bool force = mode == VRANGE_UNMAP_RELEASE;
 	struct vrange_mapping *map;
 	LIST_HEAD(dead);
 	u64 seq;
 	int rc = 0;
 
-	*unmapped = 0;
 	if (start > last)
 		return -EINVAL;
 
 	mutex_lock(&iommu->op_lock);
+	ut->wait_ns = vrange_trace_since(ut->t0);
 	mutex_lock(&iommu->lock);
+	if (mode == VRANGE_UNMAP_V1 &&
+	    !vrange_unmap_v1_range(iommu, start, &last))
+		goto out_unlock;
 	/*
 	 * Only the extents holding start and last can straddle an edge;
 	 * check both before touching anything.
@@ -629,6 +700,7 @@ static int __vrange_unmap(struct vrange_iommu *iommu, u64 start, u64 last,
 		mutex_lock(&iommu->lock);
 		seq = ++iommu->seq;
 		mutex_unlock(&iommu->lock);
+		ut->seq = seq;
 		down_read(&iommu->clients_rwsem);
 		vrange_visit_runs(iommu, start, last, vrange_notify_unmap_run,
 				  seq);
@@ -638,11 +710,25 @@ static int __vrange_unmap(struct vrange_iommu *iommu, u64 start, u64 last,
 	mutex_lock(&iommu->lock);
 	/* Pins left now are stale ones of devices gone at release. */
 	vrange_pins_drop_range(iommu, start, last);
-	*unmapped = vrange_remove_range(iommu, start, last, &dead);
+	vrange_remove_range(iommu, start, last, &dead, ut);
 out_unlock:
 	mutex_unlock(&iommu->lock);
 	vrange_mapping_free_list(&dead);
 	mutex_unlock(&iommu->op_lock);
+	return rc;
+}
+
+/* __vrange_unmap() and its trace event. */
+static int vrange_unmap_traced(struct vrange_iommu *iommu, u64 start, u64 last,
+			       enum vrange_unmap_mode mode, u64 *unmapped)
+{
+	struct vrange_unmap_trace ut = {
+		.t0 = vrange_trace_clock(vfio_range_unmap),
+	};
+	int rc = __vrange_unmap(iommu, start, last, mode, &ut);
+
+	trace_vfio_range_unmap(iommu, start, last, &ut, rc);
+	*unmapped = ut.unmapped;
 	return rc;
 }
 
@@ -651,20 +737,25 @@ out_unlock:
  * @iommu: the container
  * @start: first IOVA of the range
  * @last: last IOVA of the range, inclusive
+ * @mode: VRANGE_UNMAP_EXACT, or VRANGE_UNMAP_V1 for type1 v1's rule
  * @unmapped: output: the bytes that were mapped and are removed
  *
- * Removes the mappings whose extent (the range their map request named)
- * lies inside the range. Clients and emulated devices are told before
- * anything is released.
+ * Exact: removes the mappings whose extent (the range their map request
+ * named) lies inside the range. V1: if the first extent meeting the range
+ * begins before @start, removes nothing; else removes every extent meeting
+ * it, whole. Clients and emulated devices are told before anything is
+ * released.
  *
- * Return: 0; -EINVAL if @start > @last or an extent straddles an edge of
- * the range; -EDEADLOCK if an emulated device would not unpin pages in the
- * range. On error nothing is removed.
+ * Return: 0; -EINVAL if @start > @last or (exact) an extent straddles an
+ * edge of the range; -EDEADLOCK if an emulated device would not unpin pages
+ * in the range. On error nothing is removed.
  */
 int vrange_unmap_range(struct vrange_iommu *iommu, u64 start, u64 last,
-		       u64 *unmapped)
+		       enum vrange_unmap_mode mode, u64 *unmapped)
 {
-	return __vrange_unmap(iommu, start, last, false, unmapped);
+	if (WARN_ON_ONCE(mode == VRANGE_UNMAP_RELEASE))
+		return -EINVAL;
+	return vrange_unmap_traced(iommu, start, last, mode, unmapped);
 }
 
 /**
@@ -675,7 +766,7 @@ void vrange_unmap_all(struct vrange_iommu *iommu)
 {
 	u64 unmapped;
 
-	__vrange_unmap(iommu, 0, U64_MAX, true, &unmapped);
+	vrange_unmap_traced(iommu, 0, U64_MAX, VRANGE_UNMAP_RELEASE, &unmapped);
 }
 
 /*

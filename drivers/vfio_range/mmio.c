@@ -5,8 +5,9 @@
  *
  * The user passes the address of its mapping of the BAR. The PFNs behind
  * it are looked up, not pinned: they are device memory (or reserved RAM),
- * with no page to pin and nothing to charge to locked_vm. They must be one
- * contiguous run inside a single VM_PFNMAP/VM_IO mapping that is shared
+ * with no page to pin and nothing to charge to locked_vm. They may lie in
+ * any order (kept as runs of contiguous PFNs, one iommu_map() each), inside
+ * a single VM_PFNMAP/VM_IO mapping that is shared
  * (a private mapping is copy-on-write: its PTEs are read-only and its
  * writes go to anonymous copies, not to the device), readable, and for a
  * writable IOMMU mapping writable in every page table entry: the device may
@@ -30,11 +31,13 @@
 #include <linux/mm.h>
 #include <linux/mmu_notifier.h>
 #include <linux/sched/mm.h>
+#include <linux/slab.h>
 #include <linux/vfio_range.h>
 #include <linux/workqueue.h>
 
 #include <vfio_range/compat.h>
 #include <vfio_range/core.h>
+#include <vfio_range/trace.h>
 
 /* True if @vaddr lies in a mapping of device memory. */
 bool vrange_vaddr_is_mmio(u64 vaddr)
@@ -128,6 +131,7 @@ static bool vrange_mmio_invalidate(struct mmu_interval_notifier *sub,
 	}
 	mutex_unlock(&iommu->revoke_lock);
 	if (revoked) {
+		trace_vfio_range_revoke(iommu, map, range->event);
 		vrange_stat_add(iommu, VRANGE_STAT_REVOCATIONS, 1);
 		schedule_work(&iommu->revoke_work);
 	}
@@ -156,6 +160,7 @@ void vrange_mmio_report_revoked(struct work_struct *work)
 
 	mutex_lock(&iommu->op_lock);
 	vrange_for_each_mapping(map, iommu, 0, U64_MAX) {
+		cond_resched();
 		if (map->backing != VRANGE_MMIO || map->revoke_reported ||
 		    !READ_ONCE(map->revoked))
 			continue;
@@ -202,6 +207,50 @@ static int vrange_mmio_lookup(struct mm_struct *mm, struct vm_area_struct *vma,
 	return write && !writable ? -EFAULT : 0;
 }
 
+/*
+ * Adds @pfn, the next page of @map, to its runs: it extends the last run if
+ * it follows it. Allocating under the mmap lock is fine, as GUP does.
+ */
+static int vrange_mmio_add_pfn(struct vrange_mapping *map, unsigned long pfn)
+{
+	struct vrange_pfn_run *runs, *last;
+
+	last = map->nr_runs ? &map->runs[map->nr_runs - 1] : NULL;
+	if (last && pfn == last->pfn + last->npages) {
+		last->npages++;
+		return 0;
+	}
+	if (map->nr_runs == map->max_runs) {
+		if (map->runs == &map->single_run) {
+			runs = kmalloc_array(2, sizeof(*runs),
+					     GFP_KERNEL_ACCOUNT);
+			if (runs)
+				runs[0] = map->single_run;
+		} else {
+			runs = krealloc_array(map->runs, 2 * map->max_runs,
+					      sizeof(*runs),
+					      GFP_KERNEL_ACCOUNT);
+		}
+		if (!runs)
+			return -ENOMEM;
+		map->runs = runs;
+		map->max_runs *= 2;
+	}
+	map->runs[map->nr_runs++] = (struct vrange_pfn_run){
+		.pfn = pfn,
+		.npages = 1,
+	};
+	return 0;
+}
+
+static void vrange_mmio_free_runs(struct vrange_mapping *map)
+{
+	if (map->runs != &map->single_run)
+		kfree(map->runs);
+	map->runs = NULL;
+	map->nr_runs = 0;
+}
+
 /* Pages looked up between reschedule points of a BAR walk. */
 #define VRANGE_MMIO_BATCH	512
 
@@ -209,18 +258,19 @@ static int vrange_mmio_lookup(struct mm_struct *mm, struct vm_area_struct *vma,
 #define VRANGE_MMIO_WALKS	4
 
 /*
- * Looks up the PFNs behind [map->vaddr, + length). Returns 0 with map->pfn
- * set, -EAGAIN to walk again because the mmap lock was dropped, or an
+ * Looks up the PFNs behind [map->vaddr, + length). Returns 0 with map->runs
+ * filled in, -EAGAIN to walk again because the mmap lock was dropped, or an
  * error.
  */
 static int vrange_mmio_walk(struct mm_struct *mm, struct vrange_mapping *map)
 {
 	unsigned long need = vrange_mmio_vm_flags(map->iommu_prot);
 	bool write = map->iommu_prot & IOMMU_WRITE;
-	unsigned long first = 0, pfn, off;
 	struct vm_area_struct *vma;
+	unsigned long pfn, off;
 	int rc = 0;
 
+	map->nr_runs = 0;
 	mmap_read_lock(mm);
 	vma = vma_lookup(mm, map->vaddr);
 	if (!vma || !(vma->vm_flags & (VM_IO | VM_PFNMAP))) {
@@ -246,16 +296,12 @@ static int vrange_mmio_walk(struct mm_struct *mm, struct vrange_mapping *map)
 			rc = -EFAULT;
 			goto out_unlock;
 		}
-		if (!off) {
-			first = pfn;
-		} else if (pfn != first + (off >> PAGE_SHIFT)) {
-			rc = -EINVAL;
+		rc = vrange_mmio_add_pfn(map, pfn);
+		if (rc)
 			goto out_unlock;
-		}
 		if (!((off >> PAGE_SHIFT) % VRANGE_MMIO_BATCH))
 			cond_resched();
 	}
-	map->pfn = first;
 out_unlock:
 	mmap_read_unlock(mm);
 	return rc;
@@ -270,8 +316,8 @@ out_unlock:
  * Context: op_lock held, vrange_iommu.lock not held.
  * Return: 0, -EFAULT (no device memory there; a private mapping; not
  * readable, or not writable for a writable mapping; RAM behind the PFNs),
- * -EINVAL (the range leaves the BAR mapping or its PFNs are not
- * contiguous), -EAGAIN, or -ENOMEM. On error nothing is left registered.
+ * -EINVAL (the range leaves the BAR mapping), -EAGAIN, or -ENOMEM. On
+ * error nothing is left registered or allocated.
  */
 int vrange_mmio_resolve(struct vrange_iommu *iommu, struct vrange_mapping *map)
 {
@@ -282,6 +328,8 @@ int vrange_mmio_resolve(struct vrange_iommu *iommu, struct vrange_mapping *map)
 					  map->length, &vrange_mmio_ops);
 	if (rc)
 		return rc;
+	map->runs = &map->single_run;
+	map->max_runs = 1;
 
 	for (walk = 0; walk < VRANGE_MMIO_WALKS; walk++) {
 		map->mmu_seq = mmu_interval_read_begin(&map->mmu_sub);
@@ -289,8 +337,10 @@ int vrange_mmio_resolve(struct vrange_iommu *iommu, struct vrange_mapping *map)
 		if (rc != -EAGAIN)
 			break;
 	}
-	if (rc)
+	if (rc) {
 		mmu_interval_notifier_remove(&map->mmu_sub);
+		vrange_mmio_free_runs(map);
+	}
 	return rc;
 }
 
@@ -332,6 +382,8 @@ int vrange_mmio_install(struct vrange_iommu *iommu, struct vrange_mapping *map)
 /* Stops watching the BAR mapping; no lock held, the mapping is unmapped. */
 void vrange_mmio_release(struct vrange_mapping *map)
 {
-	if (map->length)
-		mmu_interval_notifier_remove(&map->mmu_sub);
+	if (!map->length)
+		return;
+	mmu_interval_notifier_remove(&map->mmu_sub);
+	vrange_mmio_free_runs(map);
 }

@@ -27,7 +27,7 @@ MODULE_PARM_DESC(allow_unsafe_interrupts,
 bool vrange_compat_type1;
 module_param_named(compat_type1, vrange_compat_type1, bool, 0644);
 MODULE_PARM_DESC(compat_type1,
-		 "Also offer VFIO_TYPE1v2_IOMMU to new containers, with type1's MAP_DMA/UNMAP_DMA uAPI (default false)");
+		 "Also offer VFIO_TYPE1v2_IOMMU and VFIO_TYPE1_IOMMU to new containers, with type1's MAP_DMA/UNMAP_DMA uAPI (default false)");
 
 static const struct vfio_iommu_driver_ops vrange_driver_ops = {
 	.name = "vfio-iommu-range",

@@ -16,6 +16,10 @@
 
 #include <vfio_range/core.h>
 #include <vfio_range/range.h>
+#include <vfio_range/trace.h>
+
+/* Numbers of clients in trace events; 0 is a refused registration. */
+static atomic_t vrange_next_client_id;
 
 /* True if @client's public fields make a client. */
 bool vrange_client_valid(const struct vfio_range_client *client)
@@ -42,8 +46,10 @@ int vrange_client_add(struct vrange_iommu *iommu,
 {
 	int rc = 0;
 
-	if (!vrange_client_valid(client))
-		return -EINVAL;
+	if (!vrange_client_valid(client)) {
+		rc = -EINVAL;
+		goto out;
+	}
 
 	down_write(&iommu->clients_rwsem);
 	if (iommu->dead)
@@ -53,10 +59,13 @@ int vrange_client_add(struct vrange_iommu *iommu,
 	if (!rc) {
 		refcount_inc(&iommu->users);
 		client->iommu = iommu;
+		client->id = atomic_inc_return(&vrange_next_client_id);
 		list_add_tail(&client->node, &iommu->clients);
 		iommu->nr_clients++;
 	}
 	up_write(&iommu->clients_rwsem);
+out:
+	trace_vfio_range_client_add(iommu, client, rc);
 	return rc;
 }
 
@@ -93,6 +102,8 @@ void vrange_client_remove(struct vfio_range_client *client)
 	list_del(&client->node);
 	iommu->nr_clients--;
 	up_write(&iommu->clients_rwsem);
+	/* No delivery runs any more: delivered is final. */
+	trace_vfio_range_client_remove(iommu, client);
 
 	client->iommu = NULL;
 	vrange_iommu_put(iommu);
@@ -111,6 +122,20 @@ static void vrange_deliver_block(u64 start, u64 mask, void *arg)
 	d->n.last = start | mask;
 	d->n.addr_mask = mask;
 	d->client->notify(d->client, &d->n);
+}
+
+/* Traces the events of one range a userspace client dropped, if any. */
+static void vrange_trace_overflow(struct vrange_iommu *iommu,
+				  struct vfio_range_client *client, u64 seq,
+				  u64 dropped_before)
+{
+	u64 dropped, queued;
+
+	if (vrange_notifier_fd_overflows(client, &dropped, &queued) &&
+	    dropped != dropped_before)
+		trace_vfio_range_overflow(iommu, client, seq,
+					  dropped - dropped_before, dropped,
+					  queued);
 }
 
 /**
@@ -138,22 +163,34 @@ void vrange_notify(struct vrange_iommu *iommu, u32 type, u64 seq, u64 start,
 			.client = client,
 			.n = { .type = type, .seq = seq },
 		};
+		u64 t0, s, l, dropped = 0, queued;
 		unsigned int count;
+		bool fd_traced;
 
 		if (!(client->events & type) ||
 		    !vrange_ranges_overlap(start, last, client->start,
 					   client->last))
 			continue;
 
-		d.n.start = max(start, client->start);
-		d.n.last = min(last, client->last);
+		s = max(start, client->start);
+		l = min(last, client->last);
+		d.n.start = s;
+		d.n.last = l;
+		fd_traced = trace_vfio_range_overflow_enabled() &&
+			    vrange_notifier_fd_overflows(client, &dropped,
+							 &queued);
+		t0 = vrange_trace_clock(vfio_range_notify);
 		if (client->granularity == VFIO_RANGE_GRANULARITY_ALIGNED) {
-			count = vrange_split_aligned(d.n.start, d.n.last,
-						     vrange_deliver_block, &d);
+			count = vrange_split_aligned(s, l, vrange_deliver_block,
+						     &d);
 		} else {
 			client->notify(client, &d.n);
 			count = 1;
 		}
+		trace_vfio_range_notify(iommu, client, type, seq, s, l, count,
+					t0);
+		if (fd_traced)
+			vrange_trace_overflow(iommu, client, seq, dropped);
 		/* Deliveries are serialised by the container's op_lock. */
 		WRITE_ONCE(client->delivered, client->delivered + count);
 		events += count;

@@ -299,6 +299,17 @@ vrange_notifier_file_alloc(const struct vfio_range_notifier *cmd)
 }
 
 /**
+ * vrange_client_is_fd() - whether a client is a userspace client
+ * @client: a client
+ *
+ * Return: true if @client belongs to a VFIO_IOMMU_RANGE_NOTIFIER file.
+ */
+bool vrange_client_is_fd(const struct vfio_range_client *client)
+{
+	return client->notify == vrange_notifier_fd_event;
+}
+
+/**
  * vrange_notifier_fd_overflows() - queue state of a userspace client
  * @client: a registered client
  * @dropped: output: events dropped because its queue was full
@@ -311,7 +322,7 @@ bool vrange_notifier_fd_overflows(const struct vfio_range_client *client,
 {
 	struct vrange_notifier_file *nf;
 
-	if (client->notify != vrange_notifier_fd_event)
+	if (!vrange_client_is_fd(client))
 		return false;
 	nf = container_of(client, struct vrange_notifier_file, client);
 	spin_lock(&nf->lock);

@@ -8,9 +8,18 @@
  * through vfio_dma_rw() and log the dma_unmap calls they get, checking
  * inside each call that the pages they pinned are still pinned and intact.
  *
+ * An mmap of the device shows the pages of a PCI memory BAR, at the
+ * physical address given as the offset, with each pair of pages swapped:
+ * a device memory mapping whose PFNs are not contiguous.
+ *
  * Clients belong to the open file and go with it. Devices are platform
  * devices bound to this module; they go on EMUDEV_DEL or at unload, and
  * their VFIO device fd must be closed first (the VFIO core waits for it).
+ *
+ * The plant= parameter (test only, default none) plants a bug at load so
+ * that make check-debug can show its detectors fail a run: plant=leak
+ * leaks objects for kmemleak, plant=lockdep takes two locks of its own
+ * in both orders for lockdep. Neither does anything else.
  */
 #include <linux/highmem.h>
 #include <linux/iommu.h>
@@ -20,6 +29,7 @@
 #include <linux/pci.h>
 #include <linux/platform_device.h>
 #include <linux/slab.h>
+#include <linux/string.h>
 #include <linux/uaccess.h>
 #include <linux/vfio.h>
 #include <linux/vfio_range.h>
@@ -596,7 +606,8 @@ static int test_emudev_check_pins(struct test_emudev *tdev,
 	cmd->emudev_check_pins.out_valid = 0;
 	xa_for_each(&tdev->pins, index, pin) {
 		cmd->emudev_check_pins.out_seen++;
-		if (page_ref_count(pin->page) > 0 &&
+		/* A tail page has no count of its own: its folio's. */
+		if (folio_ref_count(page_folio(pin->page)) > 0 &&
 		    test_page_value(pin->page) == pin->value)
 			cmd->emudev_check_pins.out_valid++;
 	}
@@ -698,11 +709,54 @@ static int test_release(struct inode *inode, struct file *file)
 	return 0;
 }
 
+/* True if [start, start + len) lies inside one memory BAR of a PCI device. */
+static bool test_in_pci_bar(phys_addr_t start, size_t len)
+{
+	struct pci_dev *pdev = NULL;
+	int bar;
+
+	for_each_pci_dev(pdev) {
+		for (bar = 0; bar < PCI_STD_NUM_BARS; bar++) {
+			const struct resource *res = &pdev->resource[bar];
+
+			if ((res->flags & IORESOURCE_MEM) &&
+			    start >= res->start && len &&
+			    start + len - 1 <= res->end) {
+				pci_dev_put(pdev);
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
+static int test_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	phys_addr_t base = (phys_addr_t)vma->vm_pgoff << PAGE_SHIFT;
+	unsigned long i, npages = vma_pages(vma);
+	int rc;
+
+	/* Shared only: device memory is never copy-on-write. */
+	if (!(vma->vm_flags & VM_SHARED) || npages % 2 ||
+	    !test_in_pci_bar(base, npages << PAGE_SHIFT))
+		return -EINVAL;
+	vma->vm_page_prot = pgprot_noncached(vma->vm_page_prot);
+	for (i = 0; i < npages; i++) {
+		rc = remap_pfn_range(vma, vma->vm_start + (i << PAGE_SHIFT),
+				     PHYS_PFN(base) + (i ^ 1), PAGE_SIZE,
+				     vma->vm_page_prot);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
 static const struct file_operations test_fops = {
 	.owner = THIS_MODULE,
 	.open = test_open,
 	.release = test_release,
 	.unlocked_ioctl = test_ioctl,
+	.mmap = test_mmap,
 };
 
 static struct miscdevice test_misc = {
@@ -711,10 +765,101 @@ static struct miscdevice test_misc = {
 	.fops = &test_fops,
 };
 
+/* Planted bugs: proof that the debug kernel's detectors fail a run */
+
+static char *plant = "none";
+module_param(plant, charp, 0444);
+MODULE_PARM_DESC(plant,
+		 "test only: a bug to plant at load: none (default), leak (for kmemleak), lockdep (a lock order cycle)");
+
+enum test_plant {
+	TEST_PLANT_NONE,
+	TEST_PLANT_LEAK,
+	TEST_PLANT_LOCKDEP,
+};
+
+static const char * const test_plant_names[] = {
+	[TEST_PLANT_NONE] = "none",
+	[TEST_PLANT_LEAK] = "leak",
+	[TEST_PLANT_LOCKDEP] = "lockdep",
+};
+
+/* What the leaked objects hold, so their hex dumps in the report say so. */
+#define TEST_PLANT_MARK	"vfio_range_test planted leak"
+/*
+ * Objects leaked: more than one, as a stale copy of the last pointer may
+ * stay in a freed stack that kmemleak still scans, hiding that one.
+ */
+#define TEST_PLANT_LEAKS	4
+
+/* Taken in both orders by test_plant_lockdep(), never anywhere else. */
+static DEFINE_MUTEX(test_plant_a);
+static DEFINE_MUTEX(test_plant_b);
+
+/*
+ * Objects that nothing points to once this returns: kmemleak reports
+ * them, with this function in their backtraces.
+ */
+static noinline int test_plant_leak(void)
+{
+	char *leak;
+	int i;
+
+	for (i = 0; i < TEST_PLANT_LEAKS; i++) {
+		leak = kmalloc(sizeof(TEST_PLANT_MARK), GFP_KERNEL);
+		if (!leak)
+			return -ENOMEM;
+		strscpy(leak, TEST_PLANT_MARK, sizeof(TEST_PLANT_MARK));
+	}
+	return 0;
+}
+
+/*
+ * a then b, later b then a, in this one thread: lockdep reports a possible
+ * circular locking dependency (and turns itself off for the rest of the
+ * boot). Nothing can deadlock: no one else ever takes these locks.
+ */
+static noinline void test_plant_lockdep(void)
+{
+	mutex_lock(&test_plant_a);
+	mutex_lock(&test_plant_b);
+	mutex_unlock(&test_plant_b);
+	mutex_unlock(&test_plant_a);
+
+	mutex_lock(&test_plant_b);
+	mutex_lock(&test_plant_a);
+	mutex_unlock(&test_plant_a);
+	mutex_unlock(&test_plant_b);
+}
+
+static int test_plant_bug(void)
+{
+	int which = match_string(test_plant_names,
+				 ARRAY_SIZE(test_plant_names), plant);
+
+	switch (which) {
+	case TEST_PLANT_NONE:
+		return 0;
+	case TEST_PLANT_LEAK:
+		pr_notice("vfio_range_test: plant=leak: leaking objects for kmemleak\n");
+		return test_plant_leak();
+	case TEST_PLANT_LOCKDEP:
+		pr_notice("vfio_range_test: plant=lockdep: taking two locks in both orders\n");
+		test_plant_lockdep();
+		return 0;
+	default:
+		pr_err("vfio_range_test: unknown plant=%s\n", plant);
+		return -EINVAL;
+	}
+}
+
 static int __init test_init(void)
 {
 	int rc;
 
+	rc = test_plant_bug();
+	if (rc)
+		return rc;
 	rc = platform_driver_register(&test_emudev_driver);
 	if (rc)
 		return rc;

@@ -1,14 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Compat mode: upstream type1's VFIO_IOMMU_MAP_DMA and VFIO_IOMMU_UNMAP_DMA
- * (the v2 semantics) as a second front door to the mapping engine, for
- * userspace such as QEMU that only knows VFIO_TYPE1v2_IOMMU.
+ * as a second front door to the mapping engine, for userspace that only
+ * knows type1: QEMU (VFIO_TYPE1v2_IOMMU) and DPDK (VFIO_TYPE1_IOMMU, v1,
+ * whose unmap removes whole mappings from the first one that begins in the
+ * range, and nothing if the range begins inside one).
  *
  * This file only turns {iova, size} into [start, last] and checks what the
- * engine does not: the fields and flags of type1's structures, sizes of 0,
- * sizes that wrap, and (unmap only) alignment. Everything else is the
- * engine's, with its two errnos type1 does not have mapped back to EINVAL.
- * See Documentation/type1-compat.rst.
+ * engine does not, in type1's order: the fields and flags of type1's
+ * structures, sizes of 0, alignment, and ranges that wrap past 2^64, which
+ * are EOVERFLOW as in mainline type1 since 6.18 (EINVAL before). Everything
+ * else is the engine's, with ERANGE, which type1 does not have, mapped back
+ * to EINVAL. See Documentation/type1-compat.rst.
  */
 #include <linux/iommu.h>
 #include <linux/uaccess.h>
@@ -24,17 +27,24 @@
  * A container keeps the front door it was opened with; a new one gets
  * type1's only while the compat_type1 parameter is on.
  *
- * Return: true for a container opened as VFIO_TYPE1v2_IOMMU, or for none
- * while compat mode is on.
+ * Return: true for a container opened as VFIO_TYPE1v2_IOMMU or
+ * VFIO_TYPE1_IOMMU, or for none while compat mode is on.
  */
 bool vrange_type1_offered(const struct vrange_iommu *iommu)
 {
 	if (iommu)
-		return iommu->type == VFIO_TYPE1v2_IOMMU;
+		return iommu->type == VFIO_TYPE1v2_IOMMU ||
+		       iommu->type == VFIO_TYPE1_IOMMU;
 	return READ_ONCE(vrange_compat_type1);
 }
 
-/* type1 aligns unmaps to the smallest IOMMU page size; the engine not. */
+/* True for a container opened as type1 v1 (VFIO_TYPE1_IOMMU). */
+bool vrange_type1_v1(const struct vrange_iommu *iommu)
+{
+	return iommu->type == VFIO_TYPE1_IOMMU;
+}
+
+/* The smallest IOMMU page size, which type1 checks before wrapping. */
 static u64 vrange_type1_pgsize(struct vrange_iommu *iommu)
 {
 	u64 pgsize;
@@ -50,7 +60,7 @@ static u64 vrange_type1_pgsize(struct vrange_iommu *iommu)
  * @iommu: a container opened as VFIO_TYPE1v2_IOMMU
  * @uptr: the user's &struct vfio_iommu_type1_dma_map
  *
- * Return: 0 or a negative errno, as type1 v2 gives it.
+ * Return: 0 or a negative errno, as type1 gives it.
  */
 int vrange_type1_map_dma(struct vrange_iommu *iommu, void __user *uptr)
 {
@@ -59,6 +69,7 @@ int vrange_type1_map_dma(struct vrange_iommu *iommu, void __user *uptr)
 			  VFIO_DMA_MAP_FLAG_VADDR;
 	struct vfio_iommu_type1_dma_map map;
 	struct vrange_map_req req = {};
+	u64 pgsize, vaddr_last;
 	int rc;
 
 	/* Like type1: only minsz is read; bytes past it are ignored. */
@@ -74,18 +85,19 @@ int vrange_type1_map_dma(struct vrange_iommu *iommu, void __user *uptr)
 		req.iommu_prot |= IOMMU_READ;
 	if (map.flags & VFIO_DMA_MAP_FLAG_WRITE)
 		req.iommu_prot |= IOMMU_WRITE;
-	if (!req.iommu_prot || !map.size)
+	pgsize = vrange_type1_pgsize(iommu);
+	if (!req.iommu_prot || !map.size ||
+	    (map.size | map.iova | map.vaddr) & (pgsize - 1))
 		return -EINVAL;
 	req.vaddr = map.vaddr;
 	req.start = map.iova;
-	if (check_add_overflow(map.iova, map.size - 1, &req.last))
-		return -EINVAL;
+	if (check_add_overflow(map.iova, map.size - 1, &req.last) ||
+	    check_add_overflow(map.vaddr, map.size - 1, &vaddr_last))
+		return -EOVERFLOW;
 
 	rc = vrange_map(iommu, &req);
-	/* type1 has one errno for a wrapping vaddr and an unusable IOVA. */
-	if (rc == -EOVERFLOW || rc == -ERANGE)
-		return -EINVAL;
-	return rc;
+	/* type1 has one errno for an unusable IOVA and a bad alignment. */
+	return rc == -ERANGE ? -EINVAL : rc;
 }
 
 /**
@@ -94,7 +106,7 @@ int vrange_type1_map_dma(struct vrange_iommu *iommu, void __user *uptr)
  * @uptr: the user's &struct vfio_iommu_type1_dma_unmap; its size field
  *	gets the bytes unmapped
  *
- * Return: 0 or a negative errno, as type1 v2 gives it.
+ * Return: 0 or a negative errno, as type1 (v2 or v1, as opened) gives it.
  */
 int vrange_type1_unmap_dma(struct vrange_iommu *iommu, void __user *uptr)
 {
@@ -127,12 +139,16 @@ int vrange_type1_unmap_dma(struct vrange_iommu *iommu, void __user *uptr)
 			return -EINVAL;
 		last = U64_MAX;
 	} else {
-		if (!unmap.size || unmap.size & (pgsize - 1) ||
-		    check_add_overflow(unmap.iova, unmap.size - 1, &last))
+		if (!unmap.size || unmap.size & (pgsize - 1))
 			return -EINVAL;
+		if (check_add_overflow(unmap.iova, unmap.size - 1, &last))
+			return -EOVERFLOW;
 	}
 
-	rc = vrange_unmap_range(iommu, unmap.iova, last, &unmap.size);
+	rc = vrange_unmap_range(iommu, unmap.iova, last,
+				vrange_type1_v1(iommu) ? VRANGE_UNMAP_V1 :
+							 VRANGE_UNMAP_EXACT,
+				&unmap.size);
 	if (rc)
 		return rc;
 	return copy_to_user(uptr, &unmap, minsz) ? -EFAULT : 0;

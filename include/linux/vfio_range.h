@@ -76,6 +76,8 @@ typedef void (*vfio_range_released_fn)(struct vfio_range_client *client);
  * @iommu: private: the container
  * @node: private: entry in the container's client list
  * @delivered: private: events delivered, for debugfs
+ * @id: private: the client's number in trace events, unique while the
+ *	module is loaded
  *
  * The caller fills in the fields above @iommu and keeps the structure
  * alive until vfio_range_client_unregister() returned.
@@ -91,6 +93,7 @@ struct vfio_range_client {
 	struct vrange_iommu *iommu;
 	struct list_head node;
 	u64 delivered;
+	u32 id;
 };
 
 int vfio_range_client_register(struct iommu_group *group,

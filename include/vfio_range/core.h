@@ -122,7 +122,8 @@ struct vrange_stats {
  * @users: references: one from the VFIO core, one per client
  * @node: entry in the list of all containers, for in-kernel clients
  * @type: the IOMMU type VFIO_SET_IOMMU opened the container with:
- *	VFIO_RANGE_IOMMU, or VFIO_TYPE1v2_IOMMU in compat mode
+ *	VFIO_RANGE_IOMMU, or VFIO_TYPE1v2_IOMMU or VFIO_TYPE1_IOMMU in compat
+ *	mode
  * @id: number of the container in debugfs, unique while the module is loaded
  * @opener_pid: thread group of the task that selected the type
  * @opener_comm: its command name
@@ -211,12 +212,22 @@ struct vrange_pin {
 /**
  * enum vrange_backing - what a mapping points the IOMMU at
  * @VRANGE_RAM: ordinary memory, pinned page by page
- * @VRANGE_MMIO: a VM_PFNMAP/VM_IO range (a device BAR): contiguous PFNs,
- *	neither pinned nor charged
+ * @VRANGE_MMIO: a VM_PFNMAP/VM_IO range (a device BAR): PFNs, neither
+ *	pinned nor charged
  */
 enum vrange_backing {
 	VRANGE_RAM,
 	VRANGE_MMIO,
+};
+
+/**
+ * struct vrange_pfn_run - physically contiguous PFNs of a BAR mapping
+ * @pfn: first PFN
+ * @npages: number of pages
+ */
+struct vrange_pfn_run {
+	unsigned long pfn;
+	unsigned long npages;
 };
 
 /**
@@ -239,7 +250,11 @@ enum vrange_backing {
  * @mm: RAM: the mm whose locked_vm shows @pages (held with mmgrab())
  * @user: RAM: the user charged for @pages against RLIMIT_MEMLOCK (held
  *	with get_uid()), or NULL if the mapping task had CAP_IPC_LOCK
- * @pfn: MMIO: first PFN
+ * @runs: MMIO: the PFNs in IOVA order, as few runs as they allow;
+ *	@single_run for a BAR that is one run, as a BAR mapping usually is
+ * @nr_runs: MMIO: entries in @runs
+ * @max_runs: MMIO: room in @runs
+ * @single_run: MMIO: storage for @runs of one run
  * @iommu: MMIO: the container, for @mmu_sub's callback
  * @mmu_sub: MMIO: watches the user mapping of the BAR
  * @mmu_seq: MMIO: @mmu_sub's sequence when the PFNs were looked up
@@ -268,7 +283,10 @@ struct vrange_mapping {
 	struct mm_struct *mm;
 	struct user_struct *user;
 
-	unsigned long pfn;
+	struct vrange_pfn_run *runs;
+	unsigned long nr_runs;
+	unsigned long max_runs;
+	struct vrange_pfn_run single_run;
 	struct vrange_iommu *iommu;
 	struct mmu_interval_notifier mmu_sub;
 	unsigned long mmu_seq;
@@ -336,6 +354,43 @@ struct vrange_map_req {
 	bool out_empty;
 };
 
+/**
+ * struct vrange_map_trace - what a map request did, for its trace event
+ * @t0: ktime_get_ns() at the start, if the event is enabled, else 0
+ * @seq: the operation's sequence number; 0 if it made no event
+ * @length: bytes mapped; 0 for an error or an empty trimmed request
+ * @backing: &enum vrange_backing, or VRANGE_TRACE_BACKING_NONE (-1) for a
+ *	request refused before its memory was looked up
+ * @pages: pages pinned (RAM) or looked up (BAR) for a successful request
+ * @map_calls: iommu_map() calls made, over all domains and retries
+ */
+struct vrange_map_trace {
+	u64 t0;
+	u64 seq;
+	u64 length;
+	int backing;
+	u64 pages;
+	unsigned int map_calls;
+};
+
+/**
+ * struct vrange_unmap_trace - what an unmap did, for its trace event
+ * @t0: ktime_get_ns() at the start, if the event is enabled, else 0
+ * @wait_ns: time spent waiting for the container's op_lock
+ * @seq: the operation's sequence number; 0 if it made no event
+ * @unmapped: bytes that were mapped and are removed
+ * @mappings: mappings removed
+ * @iotlb_syncs: IOTLB flushes asked for
+ */
+struct vrange_unmap_trace {
+	u64 t0;
+	u64 wait_ns;
+	u64 seq;
+	u64 unmapped;
+	unsigned int mappings;
+	unsigned int iotlb_syncs;
+};
+
 #define vrange_for_each_mapping(map, iommu, start, last)                      \
 	for (map = vrange_mapping_first(iommu, start, last); map;             \
 	     map = vrange_mapping_next(map, start, last))
@@ -345,6 +400,13 @@ extern struct vrange_stats vrange_stats;
 void vrange_stat_add(struct vrange_iommu *iommu, enum vrange_stat stat,
 		     s64 n);
 void vrange_stats_show(struct seq_file *s, const struct vrange_stats *stats);
+
+/* A counter of @iommu, read without a lock. */
+static inline s64 vrange_stat_read(const struct vrange_iommu *iommu,
+				   enum vrange_stat stat)
+{
+	return atomic64_read(&iommu->stats.v[stat]);
+}
 
 /* debugfs.c: the module's directory and one per container */
 void vrange_debugfs_init(void);
@@ -376,8 +438,22 @@ struct vrange_mapping *vrange_mapping_first(struct vrange_iommu *iommu,
 struct vrange_mapping *vrange_mapping_next(struct vrange_mapping *map,
 					   u64 start, u64 last);
 int vrange_map(struct vrange_iommu *iommu, struct vrange_map_req *req);
+/**
+ * enum vrange_unmap_mode - which extents an unmap removes
+ * @VRANGE_UNMAP_EXACT: those inside the range; one that straddles an edge
+ *	fails the call (the range uAPI, type1 v2)
+ * @VRANGE_UNMAP_V1: type1 v1's rule: none if the first extent meeting the
+ *	range begins before it, else all that meet it, whole
+ * @VRANGE_UNMAP_RELEASE: everything, at release, whatever devices pin
+ */
+enum vrange_unmap_mode {
+	VRANGE_UNMAP_EXACT,
+	VRANGE_UNMAP_V1,
+	VRANGE_UNMAP_RELEASE,
+};
+
 int vrange_unmap_range(struct vrange_iommu *iommu, u64 start, u64 last,
-		       u64 *unmapped);
+		       enum vrange_unmap_mode mode, u64 *unmapped);
 void vrange_unmap_all(struct vrange_iommu *iommu);
 struct vrange_mapping *vrange_ram_at(struct vrange_iommu *iommu, u64 iova);
 void vrange_domain_unmap_one(struct vrange_iommu *iommu,
@@ -425,6 +501,7 @@ void vrange_notify(struct vrange_iommu *iommu, u32 type, u64 seq, u64 start,
 /* notify_fd.c: userspace clients */
 int vrange_notifier_fd_open(struct vrange_iommu *iommu,
 			    const struct vfio_range_notifier *cmd);
+bool vrange_client_is_fd(const struct vfio_range_client *client);
 bool vrange_notifier_fd_overflows(const struct vfio_range_client *client,
 				  u64 *dropped, u64 *queued);
 
@@ -445,6 +522,7 @@ void vrange_pins_forget_group(struct vrange_iommu *iommu, u64 bit);
 
 /* type1_compat.c: the upstream type1 uAPI over the same engine */
 bool vrange_type1_offered(const struct vrange_iommu *iommu);
+bool vrange_type1_v1(const struct vrange_iommu *iommu);
 int vrange_type1_map_dma(struct vrange_iommu *iommu, void __user *uptr);
 int vrange_type1_unmap_dma(struct vrange_iommu *iommu, void __user *uptr);
 

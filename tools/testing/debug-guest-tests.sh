@@ -2,16 +2,20 @@
 # SPDX-License-Identifier: GPL-2.0-only
 #
 # Runs inside the debug-kernel guest (make check-debug): the selftest suite
-# of run-guest-tests.sh, then the module's KUnit suite, then a kmemleak scan.
-# KASAN, lockdep and WARN reports are caught by run.sh's kernel log check;
-# kmemleak only reports when asked, so that is done here. Ends in a
-# "# Totals:" line of its own, like every test binary.
+# of run-guest-tests.sh, then the module's KUnit suite, then a kmemleak scan,
+# then a positive control of that scan (a leak planted on purpose must be
+# reported). KASAN, lockdep and WARN reports are caught by run.sh's kernel
+# log check; kmemleak only reports when asked, so that is done here. Ends in
+# a "# Totals:" line of its own, like every test binary.
 #
 # usage: debug-guest-tests.sh <directory of the built modules> <directory of
-#        test binaries>
+#        test binaries> [<plant>]
+#   plant: none (default), leak or lockdep: the suite runs with
+#        vfio_range_test.ko loaded with plant=<plant> (make check-debug
+#        PLANT=...), a bug planted to show that the run then fails
 set -uo pipefail
 
-moddir=$1 testdir=$2
+moddir=$1 testdir=$2 plant=${3:-none}
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 kmemleak=/sys/kernel/debug/kmemleak
 suite=vfio_range
@@ -26,7 +30,8 @@ if echo scan >$kmemleak; then
 	echo clear >$kmemleak
 fi
 
-"$here/run-guest-tests.sh" "$moddir" "$testdir"
+[ "$plant" = none ] || echo "# plant=$plant: this run must fail"
+"$here/run-guest-tests.sh" "$moddir" "$testdir" "plant=$plant"
 
 # The suite runs when the module loads; debugfs keeps its KTAP results: one
 # "    ok N name" line (4 spaces: a case of the suite) per case.
@@ -61,5 +66,31 @@ check "kmemleak scan again" scan
 leaks=$(cat $kmemleak)
 [ -z "$leaks" ] || printf '%s\n' "$leaks" | tee "${VM_OUT:-/tmp}/kmemleak.txt"
 check "kmemleak found no leak" test -z "$leaks"
+
+# Positive control: a leak planted now must be reported, with
+# test_plant_leak() of vfio_range_test in its backtrace (read while the
+# module is still loaded: its symbols go with it). After the verdict above,
+# since the "clear" that takes the planted leak out of later scans would
+# take any other reported leak with it.
+loaded() { grep -q "^$1 " /proc/modules; }
+planted_leak_reported() {
+	grep -q 'test_plant_leak+.*\[vfio_range_test\]' $kmemleak
+}
+echo "# ===== kmemleak positive control"
+loaded vfio_iommu_range || insmod "$moddir/vfio_iommu_range.ko"
+check "insmod vfio_range_test.ko plant=leak" \
+	insmod "$moddir/vfio_range_test.ko" plant=leak
+check "kmemleak scan" scan
+sleep 6
+check "kmemleak scan again" scan
+# The planted record, as a TAP comment.
+awk '/^unreferenced object/ { if (r ~ /test_plant_leak/) printf "%s", r; r = "" }
+     { r = r "# " $0 "\n" }
+     END { if (r ~ /test_plant_leak/) printf "%s", r }' $kmemleak
+check "kmemleak reports the planted leak, in vfio_range_test" \
+	planted_leak_reported
+echo clear >$kmemleak
+check "rmmod vfio_range_test" rmmod vfio_range_test
+check "rmmod vfio_iommu_range" rmmod vfio_iommu_range
 
 echo "# Totals: pass:$pass fail:$fail xfail:0 xpass:0 skip:$skip error:0"

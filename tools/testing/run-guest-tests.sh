@@ -8,10 +8,12 @@
 # script's own checks end in one too, so the host can add them all up.
 #
 # usage: run-guest-tests.sh <directory of the built modules> <directory of
-#        test binaries>
+#        test binaries> [<parameter of vfio_range_test.ko>...]
 set -uo pipefail
 
 moddir=$1 testdir=$2
+shift 2
+test_params=("$@")
 module=$moddir/vfio_iommu_range.ko
 test_module=$moddir/vfio_range_test.ko
 pass=0 fail=0
@@ -25,7 +27,8 @@ check "vfio_iommu_type1 is loaded" loaded vfio_iommu_type1
 check "insmod $(basename "$module")" insmod "$module"
 check "vfio_iommu_range is loaded beside vfio_iommu_type1" \
 	loaded vfio_iommu_range
-check "insmod $(basename "$test_module")" insmod "$test_module"
+check "insmod $(basename "$test_module")${test_params[*]:+ ${test_params[*]}}" \
+	insmod "$test_module" "${test_params[@]}"
 
 for t in "$testdir"/*_test; do
 	[ -x "$t" ] || continue

@@ -18,10 +18,10 @@
  * when the module is loaded.
  *
  * In compat mode (module parameter ``compat_type1``) the module also takes
- * containers opened as ``VFIO_TYPE1v2_IOMMU`` and serves type1's
- * ``VFIO_IOMMU_MAP_DMA``/``VFIO_IOMMU_UNMAP_DMA`` on them with type1 v2's
- * semantics, over the same mappings; the ioctls below work on such a
- * container too (Documentation/type1-compat.rst).
+ * containers opened as ``VFIO_TYPE1v2_IOMMU`` or ``VFIO_TYPE1_IOMMU`` and
+ * serves type1's ``VFIO_IOMMU_MAP_DMA``/``VFIO_IOMMU_UNMAP_DMA`` on them
+ * with the semantics of that version, over the same mappings; the ioctls
+ * below work on such a container too (Documentation/type1-compat.rst).
  *
  * Every structure begins with ``argsz``, the size userspace passes. The
  * kernel reads the fields it knows, requires any bytes past them to be
@@ -72,8 +72,8 @@
  * such as a BAR mmapped from a vfio-pci device fd, maps the PFNs behind it
  * for peer-to-peer DMA: nothing is pinned or charged, and the IOMMU maps
  * them as MMIO. The whole range must lie in that one mapping (EINVAL if it
- * leaves it) and its PFNs must be contiguous (EINVAL); RAM mapped with
- * ``VM_PFNMAP`` is refused (EFAULT).
+ * leaves it); its PFNs may lie in any order (each contiguous run is one
+ * IOMMU mapping); RAM mapped with ``VM_PFNMAP`` is refused (EFAULT).
  *
  * QEMU hands over BAR sections whose edges need not fall on IOMMU pages.
  * With %VFIO_RANGE_MAP_TRIM the request maps the largest aligned interior

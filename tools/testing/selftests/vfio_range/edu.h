@@ -102,6 +102,23 @@ static inline int edu_info_cmp(const void *a, const void *b)
 	return strcmp(ea->bdf, eb->bdf);
 }
 
+/* The physical address of BAR0 of @bdf, from sysfs; 0 if unknown. */
+static inline unsigned long long edu_bar0_phys(const char *bdf)
+{
+	unsigned long long start = 0, end, flags;
+	char path[PATH_MAX];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/resource", bdf);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	if (fscanf(f, "%llx %llx %llx", &start, &end, &flags) != 3)
+		start = 0;
+	fclose(f);
+	return start;
+}
+
 /*
  * Fill @edu with up to @max edu devices, sorted by PCI address, and return
  * how many were found. Devices without an IOMMU group are left out.

@@ -21,24 +21,6 @@
 #define BUF_SIZE	(4 * SZ_1M)
 #define FILE_MAX	65536
 
-/* Reads a whole (small) file into a NUL-terminated buffer; its length. */
-static ssize_t read_text(const char *path, char *buf, size_t size)
-{
-	ssize_t len, n;
-	int fd;
-
-	fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return -1;
-	len = 0;
-	while ((size_t)len < size - 1 &&
-	       (n = read(fd, buf + len, size - 1 - len)) > 0)
-		len += n;
-	close(fd);
-	buf[len] = '\0';
-	return n < 0 ? -1 : len;
-}
-
 /* "name value" line of a counters file; -1 if missing. */
 static long long counter_in(const char *path, const char *name)
 {
@@ -238,27 +220,10 @@ TEST_F(debugfs, ram_mapping_and_counters)
 		  counter_in(DEBUGFS_ROOT "/counters", "pinned_pages"));
 }
 
-/* The BAR's first PFN, from sysfs: what the mapping must point at. */
-static unsigned long long bar0_pfn(const char *bdf)
-{
-	unsigned long long start = 0, end, flags;
-	char path[PATH_MAX];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/resource", bdf);
-	f = fopen(path, "r");
-	if (!f)
-		return 0;
-	if (fscanf(f, "%llx %llx %llx", &start, &end, &flags) != 3)
-		start = 0;
-	fclose(f);
-	return start / getpagesize();
-}
-
 TEST_F(debugfs, bar_mapping)
 {
 	const __u64 last = IOVA_BAR + self->edu.bar0_size - 1;
-	unsigned long long pfn = bar0_pfn(self->info.bdf);
+	unsigned long long pfn = edu_bar0_phys(self->info.bdf) / getpagesize();
 	char line[256];
 
 	ASSERT_NE(0ULL, pfn);

@@ -11,7 +11,12 @@
  * the events the clients received (all of an operation's or none, seq
  * numbers without gaps). The calls: map and unmap with notifier fds and an
  * in-kernel client listening (so event delivery is covered too), notifier
- * fd and in-kernel client registration, and VFIO_SET_IOMMU.
+ * fd and in-kernel client registration, VFIO_SET_IOMMU, and for device
+ * memory (edu's BAR0 mmapped from the vfio-pci device fd): mapping a BAR,
+ * unmapping it, revoking it (munmap() of the BAR mapping while it is
+ * mapped) and unmapping it once revoked, and a second group joining a
+ * container that holds RAM and BAR mappings (VFIO_GROUP_SET_CONTAINER),
+ * sharing its domain or getting a new one the mappings are replayed into.
  *
  * Needs a kernel with CONFIG_FAULT_INJECTION, CONFIG_FAILSLAB,
  * CONFIG_FAIL_PAGE_ALLOC and CONFIG_FAULT_INJECTION_DEBUG_FS (the debug
@@ -151,6 +156,7 @@ FIXTURE(fail_nth)
 {
 	int group;
 	int group2;		/* a second edu group, or -1 */
+	struct edu_info edu_info[2];	/* the devices of group and group2 */
 	int container_fd;
 	int group_fd;
 	int nth_fd;
@@ -175,6 +181,25 @@ FIXTURE(fail_nth)
 	int si_container;	/* set_iommu: container and group of a try */
 	int si_group;
 	struct vfio_range_event ev[EV_MAX];
+	/* device memory: BAR map, unmap, revocation, groups joining */
+	struct edu_dev edu;	/* edu_info[0], opened by the BAR tests */
+	struct edu_dev edu2;	/* edu_info[1], while group2 is joined */
+	char dir[PATH_MAX];	/* debugfs dir of the container under test */
+	char *bar;		/* the BAR mapping of a try, or NULL */
+	__u64 bar_iova;		/* where a try maps it */
+	unsigned int bar_try;
+	struct emu emu;		/* the emulated group of join_new_domain */
+	int join_container;	/* the container group2 joins (not owned) */
+	int join_group;		/* group2, open for one try */
+	int join_notifier;	/* notifier fd on the emulated container */
+	char *join_ram;		/* RAM mapped at join_ram_iova there */
+	__u64 join_ram_iova;
+	long join_nr_mappings;	/* the joined container before each try */
+	long long join_pinned;
+	long join_vmlck;	/* KiB */
+	long join_domains;
+	unsigned int join_new_domains;	/* successful joins with a new domain */
+	unsigned int join_shared;	/* and with a shared one */
 };
 
 #define NEED_FAULT_INJECTION()						\
@@ -209,6 +234,12 @@ FIXTURE_SETUP(fail_nth)
 	self->si_group = -1;
 	self->klog_fd = -1;
 	self->saved_max_clients = -1;
+	edu_init(&self->edu);
+	edu_init(&self->edu2);
+	emu_init(&self->emu);
+	self->join_container = -1;
+	self->join_group = -1;
+	self->join_notifier = -1;
 	if (no_fault_injection)
 		return;		/* each test skips */
 
@@ -218,6 +249,9 @@ FIXTURE_SETUP(fail_nth)
 	self->group = edu[0].group;
 	self->group2 = n > 1 && edu[1].group != edu[0].group ?
 		       edu[1].group : -1;
+	self->edu_info[0] = edu[0];
+	if (n > 1)
+		self->edu_info[1] = edu[1];
 	self->nth_fd = dry_run ? -1 : nth_open();
 	ASSERT_TRUE(dry_run || self->nth_fd >= 0);
 	ASSERT_EQ(0, vrange_counter("pinned_pages", &self->pinned));
@@ -265,6 +299,13 @@ FIXTURE_TEARDOWN(fail_nth)
 {
 	if (self->saved_max_clients >= 0)
 		sysfs_write_ulong(MAX_CLIENTS_PARAM, self->saved_max_clients);
+	edu_close(&self->edu2);
+	vfio_close(&self->join_group);
+	vfio_close(&self->join_notifier);
+	if (self->bar)
+		munmap(self->bar, SZ_1M);
+	edu_close(&self->edu);
+	emu_destroy(&self->emu);
 	vfio_close(&self->new_fd);
 	vfio_close(&self->si_group);
 	vfio_close(&self->si_container);
@@ -794,6 +835,628 @@ TEST_F_TIMEOUT(fail_nth, set_iommu, 600)
 	if (self->group2 < 0)
 		SKIP(return, "needs a second edu device in its own group");
 	sweep(&c);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Device memory: a BAR mapped, unmapped, revoked; groups joining         */
+/* ---------------------------------------------------------------------- */
+
+#define BAR_SIZE		SZ_1M
+/*
+ * Where the BAR tests map edu's BAR0: below A and below 256 MiB, since edu
+ * masks its DMA addresses to 28 bits and the tests DMA through the maps.
+ * The map sweep moves it by B_STRIDE each try, like B, over BAR_SLOTS.
+ */
+#define BAR_IOVA		0x1000000ULL
+#define BAR_SLOTS		48
+#define BAR_LAST(iova)		((iova) + BAR_SIZE - 1)
+/* The mappings of the containers the second group joins. */
+#define JOIN_RAM_IOVA		0x2000000ULL
+#define JOIN_BAR_IOVA		0x4000000ULL
+#define DMA_R			VFIO_RANGE_MAP_READ
+/* What RAM and edu's buffer hold before a peer-to-peer read. */
+#define P2P_SEED		0x5eed5eedU
+#define P2P_POISON		0xccccccccU
+#define CONTAINERS_DIR		"/sys/kernel/debug/vfio_iommu_range/containers"
+#define TEXT_MAX		8192
+
+/*
+ * The debugfs directory of the container that holds group @group of kind
+ * @kind ("iommu" or "emulated"), in @dir; false if there is none.
+ */
+static bool container_dir(int group, const char *kind, char *dir,
+			  size_t size)
+{
+	char path[PATH_MAX], text[TEXT_MAX], want[64];
+	struct dirent *de;
+	bool found = false;
+	DIR *d;
+
+	snprintf(want, sizeof(want), "\ngroup %d %s\n", group, kind);
+	d = opendir(CONTAINERS_DIR);
+	if (!d)
+		return false;
+	while (!found && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), CONTAINERS_DIR "/%s/info",
+			 de->d_name);
+		if (read_text(path, text, sizeof(text)) > 0 &&
+		    strstr(text, want)) {
+			snprintf(dir, size, CONTAINERS_DIR "/%s", de->d_name);
+			found = true;
+		}
+	}
+	closedir(d);
+	return found;
+}
+
+/* The value of the "@key N" line of the info file in @dir, or -1. */
+static long info_value(const char *dir, const char *key)
+{
+	char path[PATH_MAX], text[TEXT_MAX], want[64];
+	char *line;
+	long val;
+
+	snprintf(path, sizeof(path), "%s/info", dir);
+	if (read_text(path, text, sizeof(text)) < 0)
+		return -1;
+	snprintf(want, sizeof(want), "%s %%ld", key);
+	for (line = strtok(text, "\n"); line; line = strtok(NULL, "\n"))
+		if (sscanf(line, want, &val) == 1)
+			return val;
+	return -1;
+}
+
+/*
+ * What the mappings file in @dir says of the BAR request with the extent
+ * [@iova, BAR_LAST(@iova)]: "live" or "revoked"; "none" if there is no
+ * such request, "?" if the file cannot be read or the line has neither.
+ */
+static const char *bar_state(const char *dir, __u64 iova)
+{
+	char path[PATH_MAX], text[TEXT_MAX], want[64];
+	char *line;
+
+	snprintf(path, sizeof(path), "%s/mappings", dir);
+	if (read_text(path, text, sizeof(text)) < 0)
+		return "?";
+	snprintf(want, sizeof(want), "%#llx-%#llx mapped ",
+		 (unsigned long long)iova,
+		 (unsigned long long)BAR_LAST(iova));
+	for (line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+		if (strncmp(line, want, strlen(want)))
+			continue;
+		if (strstr(line, " mmio ") && strstr(line, " revoked"))
+			return "revoked";
+		if (strstr(line, " mmio ") && strstr(line, " live"))
+			return "live";
+		return "?";
+	}
+	return "none";
+}
+
+/*
+ * Has @edu read the word at @iova through the IOMMU (a BAR register) into
+ * its buffer and write it back to the first word of @ram, mapped at
+ * @ram_iova; returns the word that arrived. The device buffer is seeded
+ * from RAM first, so a blocked read cannot pass off an earlier one.
+ */
+static __u32 __p2p_read(struct __test_metadata *_metadata,
+			struct edu_dev *edu, char *ram, __u64 ram_iova,
+			__u64 iova)
+{
+	volatile __u32 *word = (volatile __u32 *)ram;
+
+	*word = P2P_SEED;
+	ASSERT_EQ(0, edu_dma(edu, ram_iova, EDU_BUF_ADDR, 4, false));
+	*word = P2P_POISON;
+	ASSERT_EQ(0, edu_dma(edu, iova, EDU_BUF_ADDR, 4, false));
+	ASSERT_EQ(0, edu_dma(edu, EDU_BUF_ADDR, ram_iova, 4, true));
+	return *word;
+}
+
+/* edu[0] reads its own ident register at @iova, through A. */
+#define p2p_read_a(iova)						\
+	__p2p_read(_metadata, &self->edu, self->buf, A_IOVA, iova)
+
+/*
+ * The first edu's device fd, with BAR0 mmapped and bus mastering on, and
+ * the fixture container's debugfs directory: what the BAR tests need.
+ * The module reference count is taken again (a device fd may hold one).
+ */
+static void __bar_setup(struct __test_metadata *_metadata,
+			FIXTURE_DATA(fail_nth) *self)
+{
+	__edu_open(_metadata, self->group_fd, self->edu_info[0].bdf,
+		   &self->edu);
+	ASSERT_EQ(BAR_SIZE, self->edu.bar0_size);
+	ASSERT_TRUE(container_dir(self->group, "iommu", self->dir,
+				  sizeof(self->dir)));
+	ASSERT_EQ(0, sysfs_read_ulong(VFIO_RANGE_REFCNT, &self->refcnt));
+	self->bar_iova = BAR_IOVA;
+}
+
+/* A mapping of the first edu's BAR0 of its own, not faulted in yet. */
+static void __bar_mmap(struct __test_metadata *_metadata,
+		       FIXTURE_DATA(fail_nth) *self)
+{
+	void *bar = mmap(NULL, BAR_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
+			 self->edu.fd, self->edu.bar0_offset);
+
+	ASSERT_NE(MAP_FAILED, bar)
+		TH_LOG("mmap BAR0: %s", strerror(errno));
+	self->bar = bar;
+}
+
+static void __bar_munmap(struct __test_metadata *_metadata,
+			 FIXTURE_DATA(fail_nth) *self)
+{
+	ASSERT_EQ(0, munmap(self->bar, BAR_SIZE));
+	self->bar = NULL;
+}
+
+static int call_map_bar(FIXTURE_DATA(fail_nth) *self)
+{
+	return _test_range_map(self->container_fd, (uintptr_t)self->bar,
+			       self->bar_iova, BAR_LAST(self->bar_iova), DMA_R);
+}
+
+static int call_unmap_bar(FIXTURE_DATA(fail_nth) *self)
+{
+	return _test_range_unmap(self->container_fd, self->bar_iova,
+				 BAR_LAST(self->bar_iova), 0, &self->unmapped);
+}
+
+/*
+ * The BAR is mapped and reachable: A and the BAR are the mappings, nothing
+ * more is pinned or charged (a BAR pins nothing), and edu reads its ident
+ * register through the IOMMU.
+ */
+static void __expect_bar_live(struct __test_metadata *_metadata,
+			      FIXTURE_DATA(fail_nth) *self)
+{
+	expect_state(2, self->pinned, A_PAGES * PG);
+	ASSERT_STREQ("live", bar_state(self->dir, self->bar_iova));
+	ASSERT_EQ(EDU_IDENT, p2p_read_a(self->bar_iova));
+}
+
+/* Revoked: still recorded, but no DMA gets through. */
+static void __expect_bar_revoked(struct __test_metadata *_metadata,
+				 FIXTURE_DATA(fail_nth) *self)
+{
+	expect_state(2, self->pinned, A_PAGES * PG);
+	ASSERT_STREQ("revoked", bar_state(self->dir, self->bar_iova));
+	ASSERT_NE(EDU_IDENT, p2p_read_a(self->bar_iova));
+}
+
+/* Only A is left; the debugfs view has no trace of the BAR request. */
+static void __expect_no_bar(struct __test_metadata *_metadata,
+			    FIXTURE_DATA(fail_nth) *self)
+{
+	expect_state(1, self->pinned, A_PAGES * PG);
+	ASSERT_STREQ("none", bar_state(self->dir, self->bar_iova));
+}
+
+/* The BAR request was unmapped, with its length and an UNMAP event. */
+static void __expect_bar_unmapped(struct __test_metadata *_metadata,
+				  FIXTURE_DATA(fail_nth) *self)
+{
+	ASSERT_EQ(BAR_SIZE, self->unmapped);
+	__expect_no_bar(_metadata, self);
+	expect_op(VFIO_RANGE_EVENT_UNMAP, self->bar_iova,
+		  BAR_LAST(self->bar_iova));
+}
+
+/* Maps the try's BAR mapping without faults; every client is told. */
+static void __bar_map(struct __test_metadata *_metadata,
+		      FIXTURE_DATA(fail_nth) *self)
+{
+	ASSERT_EQ(0, call_map_bar(self));
+	expect_op(VFIO_RANGE_EVENT_MAP, self->bar_iova,
+		  BAR_LAST(self->bar_iova));
+}
+
+static void __bar_unmap(struct __test_metadata *_metadata,
+			FIXTURE_DATA(fail_nth) *self)
+{
+	ASSERT_EQ(0, call_unmap_bar(self));
+	__expect_bar_unmapped(_metadata, self);
+}
+
+/* Map: a fresh, unfaulted BAR mapping each try, at IOVA of its own. */
+static void map_bar_prepare(struct __test_metadata *_metadata,
+			    FIXTURE_DATA(fail_nth) *self)
+{
+	self->bar_iova = BAR_IOVA + (self->bar_try++ % BAR_SLOTS) * B_STRIDE;
+	__bar_mmap(_metadata, self);
+}
+
+static void map_bar_done(struct __test_metadata *_metadata,
+			 FIXTURE_DATA(fail_nth) *self)
+{
+	expect_op(VFIO_RANGE_EVENT_MAP, self->bar_iova,
+		  BAR_LAST(self->bar_iova));
+	__expect_bar_live(_metadata, self);
+	__bar_unmap(_metadata, self);
+	/* A notifier a failed map left on the BAR mapping would fire now. */
+	__bar_munmap(_metadata, self);
+}
+
+static void map_bar_unchanged(struct __test_metadata *_metadata,
+			      FIXTURE_DATA(fail_nth) *self, int err)
+{
+	/* EFAULT writing the outputs back leaves the map done (uapi). */
+	if (err == EFAULT && vrange_nr_mappings(self->container_fd) == 2) {
+		map_bar_done(_metadata, self);
+		return;
+	}
+	__expect_no_bar(_metadata, self);
+	expect_no_events();
+	/* Nothing of it is recorded: unmapping it finds nothing. */
+	ASSERT_EQ(0, call_unmap_bar(self));
+	ASSERT_EQ(0ULL, self->unmapped);
+	expect_no_events();
+	/*
+	 * Nor left in the IOMMU (mapping it again would make the IOMMU
+	 * driver complain of entries already set, which the log check sees).
+	 */
+	ASSERT_EQ(0, call_map_bar(self));
+	map_bar_done(_metadata, self);
+}
+
+TEST_F_TIMEOUT(fail_nth, map_bar, 600)
+{
+	static const struct nth_case c = {
+		.name = "map_bar", .prepare = map_bar_prepare,
+		.call = call_map_bar, .done = map_bar_done,
+		.unchanged = map_bar_unchanged, .errnos = alloc_errnos,
+	};
+
+	NEED_FAULT_INJECTION();
+	__bar_setup(_metadata, self);
+	sweep(&c);
+}
+
+/* Unmap of a live BAR mapping, mapped anew (unfaulted) each try. */
+static void bar_mapped_prepare(struct __test_metadata *_metadata,
+			       FIXTURE_DATA(fail_nth) *self)
+{
+	__bar_mmap(_metadata, self);
+	__bar_map(_metadata, self);
+}
+
+static void unmap_bar_done(struct __test_metadata *_metadata,
+			   FIXTURE_DATA(fail_nth) *self)
+{
+	__expect_bar_unmapped(_metadata, self);
+	__bar_munmap(_metadata, self);
+}
+
+static void unmap_bar_unchanged(struct __test_metadata *_metadata,
+				FIXTURE_DATA(fail_nth) *self, int err)
+{
+	if (err == EFAULT && vrange_nr_mappings(self->container_fd) == 1) {
+		self->unmapped = BAR_SIZE;	/* not written back */
+		unmap_bar_done(_metadata, self);
+		return;
+	}
+	__expect_bar_live(_metadata, self);
+	expect_no_events();
+	__bar_unmap(_metadata, self);
+	__bar_munmap(_metadata, self);
+}
+
+TEST_F_TIMEOUT(fail_nth, unmap_bar, 600)
+{
+	static const struct nth_case c = {
+		.name = "unmap_bar", .prepare = bar_mapped_prepare,
+		.call = call_unmap_bar, .done = unmap_bar_done,
+		.unchanged = unmap_bar_unchanged, .errnos = alloc_errnos,
+	};
+
+	NEED_FAULT_INJECTION();
+	__bar_setup(_metadata, self);
+	sweep(&c);
+}
+
+/*
+ * Revocation: munmap() of the BAR mapping while it is mapped. munmap()
+ * itself can fail (ENOMEM) before it touches anything; the BAR must then
+ * still be live. Once it succeeded, the request is revoked: recorded, no
+ * event, no DMA; unmapping it then reports its length and an UNMAP event.
+ */
+static int call_munmap_bar(FIXTURE_DATA(fail_nth) *self)
+{
+	return munmap(self->bar, BAR_SIZE);
+}
+
+static void revoke_done(struct __test_metadata *_metadata,
+			FIXTURE_DATA(fail_nth) *self)
+{
+	self->bar = NULL;
+	__expect_bar_revoked(_metadata, self);
+	expect_no_events();
+	__bar_unmap(_metadata, self);
+}
+
+static void revoke_unchanged(struct __test_metadata *_metadata,
+			     FIXTURE_DATA(fail_nth) *self, int err)
+{
+	(void)err;	/* any failure must leave the same state */
+	/* The user mapping is still there, and the IOMMU mapping too. */
+	ASSERT_EQ(EDU_IDENT, *(volatile __u32 *)self->bar);
+	__expect_bar_live(_metadata, self);
+	expect_no_events();
+	ASSERT_EQ(0, call_munmap_bar(self));
+	revoke_done(_metadata, self);
+}
+
+/* Each try maps a fresh BAR mapping, faulted in by the map. */
+static void revoke_prepare(struct __test_metadata *_metadata,
+			   FIXTURE_DATA(fail_nth) *self)
+{
+	bar_mapped_prepare(_metadata, self);
+	__expect_bar_live(_metadata, self);
+}
+
+TEST_F_TIMEOUT(fail_nth, revoke, 600)
+{
+	static const struct nth_case c = {
+		.name = "revoke", .prepare = revoke_prepare,
+		.call = call_munmap_bar, .done = revoke_done,
+		.unchanged = revoke_unchanged, .errnos = alloc_errnos,
+	};
+
+	NEED_FAULT_INJECTION();
+	__bar_setup(_metadata, self);
+	sweep(&c);
+}
+
+/* Unmap of a revoked BAR request. */
+static void revoked_prepare(struct __test_metadata *_metadata,
+			    FIXTURE_DATA(fail_nth) *self)
+{
+	bar_mapped_prepare(_metadata, self);
+	__bar_munmap(_metadata, self);
+	__expect_bar_revoked(_metadata, self);
+	expect_no_events();
+}
+
+static void unmap_revoked_done(struct __test_metadata *_metadata,
+			       FIXTURE_DATA(fail_nth) *self)
+{
+	__expect_bar_unmapped(_metadata, self);
+}
+
+static void unmap_revoked_unchanged(struct __test_metadata *_metadata,
+				    FIXTURE_DATA(fail_nth) *self, int err)
+{
+	if (err == EFAULT && vrange_nr_mappings(self->container_fd) == 1) {
+		self->unmapped = BAR_SIZE;	/* not written back */
+		unmap_revoked_done(_metadata, self);
+		return;
+	}
+	__expect_bar_revoked(_metadata, self);
+	expect_no_events();
+	__bar_unmap(_metadata, self);
+}
+
+TEST_F_TIMEOUT(fail_nth, unmap_revoked, 600)
+{
+	static const struct nth_case c = {
+		.name = "unmap_revoked", .prepare = revoked_prepare,
+		.call = call_unmap_bar, .done = unmap_revoked_done,
+		.unchanged = unmap_revoked_unchanged, .errnos = alloc_errnos,
+	};
+
+	NEED_FAULT_INJECTION();
+	__bar_setup(_metadata, self);
+	sweep(&c);
+}
+
+/*
+ * A second group joins a container holding RAM and a live BAR mapping
+ * (VFIO_GROUP_SET_CONTAINER). It shares an existing IOMMU domain if the
+ * IOMMU driver lets it, otherwise it gets a new domain and every mapping
+ * is replayed into it. A failed join leaves the container as it was: the
+ * same mappings, pins, charges and module references, no group more, no
+ * domain more, the BAR live; a join is never an event. A join that
+ * worked lets the group's device reach the mappings: edu reads the BAR's
+ * ident register through the IOMMU into its buffer and writes it to RAM.
+ */
+static int call_join(FIXTURE_DATA(fail_nth) *self)
+{
+	return ioctl(self->join_group, VFIO_GROUP_SET_CONTAINER,
+		     &self->join_container);
+}
+
+/* What the container holds before each try; taken once. */
+static void __join_baseline(struct __test_metadata *_metadata,
+			    FIXTURE_DATA(fail_nth) *self)
+{
+	self->join_nr_mappings = vrange_nr_mappings(self->join_container);
+	ASSERT_EQ(2L, self->join_nr_mappings);
+	ASSERT_EQ(0, vrange_counter("pinned_pages", &self->join_pinned));
+	self->join_vmlck = vmlck_kb(0);
+	ASSERT_LE(0, self->join_vmlck);
+	self->join_domains = info_value(self->dir, "domains");
+	ASSERT_LE(0, self->join_domains);
+	ASSERT_EQ(1L, info_value(self->dir, "groups"));
+	ASSERT_EQ(0, sysfs_read_ulong(VFIO_RANGE_REFCNT, &self->refcnt));
+	ASSERT_STREQ("live", bar_state(self->dir, JOIN_BAR_IOVA));
+}
+
+/* Nobody heard of anything. */
+static void __expect_join_quiet(struct __test_metadata *_metadata,
+				FIXTURE_DATA(fail_nth) *self)
+{
+	expect_no_events();
+	if (self->join_notifier >= 0)
+		ASSERT_EQ(0U, read_fd(_metadata, self->join_notifier,
+				      self->ev));
+}
+
+/* The container is as before, with @groups groups in it. */
+static void __expect_join_state(struct __test_metadata *_metadata,
+				FIXTURE_DATA(fail_nth) *self, long groups)
+{
+	unsigned long refcnt;
+
+	ASSERT_EQ(self->join_nr_mappings,
+		  vrange_nr_mappings(self->join_container));
+	ASSERT_PINNED_PAGES(self->join_pinned);
+	ASSERT_EQ(self->join_vmlck, vmlck_kb(0));
+	ASSERT_EQ(0, sysfs_read_ulong(VFIO_RANGE_REFCNT, &refcnt));
+	ASSERT_EQ(self->refcnt, refcnt);
+	ASSERT_EQ(groups, info_value(self->dir, "groups"));
+	ASSERT_STREQ("live", bar_state(self->dir, JOIN_BAR_IOVA));
+	__expect_join_quiet(_metadata, self);
+	/* The device already there still reaches the BAR and RAM. */
+	if (self->join_container == self->container_fd)
+		ASSERT_EQ(EDU_IDENT, p2p_read_a(JOIN_BAR_IOVA));
+}
+
+static bool __group_in_container(struct __test_metadata *_metadata, int fd)
+{
+	struct vfio_group_status status = { .argsz = sizeof(status) };
+
+	EXPECT_EQ(0, ioctl(fd, VFIO_GROUP_GET_STATUS, &status));
+	return status.flags & VFIO_GROUP_FLAGS_CONTAINER_SET;
+}
+
+static void join_prepare(struct __test_metadata *_metadata,
+			 FIXTURE_DATA(fail_nth) *self)
+{
+	/* EBUSY here: the last try left the group held. */
+	self->join_group = vfio_group_open(self->group2);
+	ASSERT_LE(0, self->join_group)
+		TH_LOG("group %d: %s", self->group2, strerror(errno));
+}
+
+static void join_done(struct __test_metadata *_metadata,
+		      FIXTURE_DATA(fail_nth) *self)
+{
+	long domains = info_value(self->dir, "domains");
+
+	ASSERT_TRUE(__group_in_container(_metadata, self->join_group));
+	__expect_join_state(_metadata, self, 2);
+	/* One domain more (replayed into) or the same ones (shared). */
+	ASSERT_LE(self->join_domains, domains);
+	ASSERT_GE(self->join_domains + 1, domains);
+	if (domains > self->join_domains)
+		self->join_new_domains++;
+	else
+		self->join_shared++;
+
+	/* The joined device reaches the RAM and the BAR mapping. */
+	__edu_open(_metadata, self->join_group, self->edu_info[1].bdf,
+		   &self->edu2);
+	ASSERT_EQ(EDU_IDENT, __p2p_read(_metadata, &self->edu2,
+					self->join_ram, self->join_ram_iova,
+					JOIN_BAR_IOVA));
+	edu_close(&self->edu2);
+
+	/* And it leaves again, with its domain if it had one of its own. */
+	ASSERT_EQ(0, ioctl(self->join_group, VFIO_GROUP_UNSET_CONTAINER));
+	vfio_close(&self->join_group);
+	__expect_join_state(_metadata, self, 1);
+	ASSERT_EQ(self->join_domains, info_value(self->dir, "domains"));
+}
+
+static void join_unchanged(struct __test_metadata *_metadata,
+			   FIXTURE_DATA(fail_nth) *self, int err)
+{
+	(void)err;	/* any failure must leave the same state */
+	ASSERT_FALSE(__group_in_container(_metadata, self->join_group));
+	__expect_join_state(_metadata, self, 1);
+	ASSERT_EQ(self->join_domains, info_value(self->dir, "domains"));
+	vfio_close(&self->join_group);
+}
+
+/* The IOMMU driver's own errors for a failed attach, too. */
+static const int join_errnos[] = {
+	ENOMEM, EFAULT, EINVAL, ENODEV, EBUSY, ENOSPC, 0,
+};
+
+static void __join_sweep(struct __test_metadata *_metadata,
+			 FIXTURE_DATA(fail_nth) *self, const char *name)
+{
+	const struct nth_case c = {
+		.name = name, .prepare = join_prepare, .call = call_join,
+		.done = join_done, .unchanged = join_unchanged,
+		.errnos = join_errnos,
+	};
+
+	__join_baseline(_metadata, self);
+	sweep(&c);
+	ksft_print_msg("%s: %u joins got a new domain (replay), %u shared one\n",
+		       name, self->join_new_domains, self->join_shared);
+	fflush(stdout);
+	/* The sweep always ends with a successful join. */
+	ASSERT_LT(0U, self->join_new_domains + self->join_shared);
+}
+
+/*
+ * The second edu's group joins the fixture's container, where the first
+ * edu's group is: RAM (A) and the first edu's BAR are mapped. The IOMMU
+ * driver decides whether the group shares the domain (as VT-d does) or
+ * gets a new one; a fault that fails the share makes it a new one.
+ */
+TEST_F_TIMEOUT(fail_nth, join, 600)
+{
+	NEED_FAULT_INJECTION();
+	if (self->group2 < 0)
+		SKIP(return, "needs a second edu device in its own group");
+	__bar_setup(_metadata, self);
+	self->join_container = self->container_fd;
+	self->join_ram = self->buf;
+	self->join_ram_iova = A_IOVA;
+	ASSERT_EQ(0, _test_range_map(self->container_fd,
+				     (uintptr_t)self->edu.bar0, JOIN_BAR_IOVA,
+				     BAR_LAST(JOIN_BAR_IOVA), DMA_R));
+	expect_op(VFIO_RANGE_EVENT_MAP, JOIN_BAR_IOVA, BAR_LAST(JOIN_BAR_IOVA));
+	__join_sweep(_metadata, self, "join");
+}
+
+/*
+ * The same with a container that has no IOMMU domain yet (its only group
+ * is an emulated one of vfio_range_test.ko), so every join that works
+ * creates a domain and replays the RAM and BAR mappings into it, and the
+ * sweep reaches the faults of the replay itself.
+ */
+TEST_F_TIMEOUT(fail_nth, join_new_domain, 600)
+{
+	NEED_FAULT_INJECTION();
+	if (self->group2 < 0)
+		SKIP(return, "needs a second edu device in its own group");
+	if (self->test_fd < 0)
+		SKIP(return, "vfio_range_test.ko not loaded");
+	__bar_setup(_metadata, self);
+	__emu_add(_metadata, self->test_fd, &self->emu);
+	__vfio_container_setup(_metadata, self->emu.group, VFIO_RANGE_IOMMU,
+			       &self->emu.container_fd, &self->emu.group_fd);
+	ASSERT_TRUE(container_dir(self->emu.group, "emulated", self->dir,
+				  sizeof(self->dir)));
+	self->join_container = self->emu.container_fd;
+	self->join_notifier = _test_notifier(self->join_container, EV_BOTH,
+					     ARB, 0, U64_MAX, 1024);
+	ASSERT_LE(0, self->join_notifier);
+	ASSERT_EQ(0, fcntl(self->join_notifier, F_SETFL, O_NONBLOCK));
+	/* B's pages: pinned and charged a second time, by this container. */
+	self->join_ram = self->buf + A_PAGES * PG;
+	self->join_ram_iova = JOIN_RAM_IOVA;
+	ASSERT_EQ(0, _test_range_map(self->join_container,
+				     (uintptr_t)self->join_ram, JOIN_RAM_IOVA,
+				     JOIN_RAM_IOVA + B_PAGES * PG - 1,
+				     RANGE_RW));
+	ASSERT_EQ(0, _test_range_map(self->join_container,
+				     (uintptr_t)self->edu.bar0, JOIN_BAR_IOVA,
+				     BAR_LAST(JOIN_BAR_IOVA), DMA_R));
+	ASSERT_EQ(2U, read_fd(_metadata, self->join_notifier, self->ev));
+	ASSERT_EQ(0L, info_value(self->dir, "domains"));
+	__join_sweep(_metadata, self, "join_new_domain");
+	ASSERT_EQ(0U, self->join_shared);
 }
 
 TEST_HARNESS_MAIN

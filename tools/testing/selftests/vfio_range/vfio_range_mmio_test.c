@@ -349,6 +349,52 @@ TEST_F(mmio, trim_errors)
 }
 
 /* ---------------------------------------------------------------------- */
+/* PFNs in any order                                                      */
+/* ---------------------------------------------------------------------- */
+
+/*
+ * A device memory mapping whose PFNs are not contiguous: the test hook's
+ * mmap of edu[0]'s BAR0 with each pair of pages swapped. It is mapped as
+ * one request, run by run, and each IOVA page reaches the BAR page the
+ * user mapping shows there.
+ */
+TEST_F(mmio, scattered_pfns)
+{
+	const size_t len = 4 * SZ_4K;
+	unsigned long long phys = edu_bar0_phys(self->info[0].bdf);
+	volatile __u32 *scat;
+	int fd;
+
+	ASSERT_NE(0ULL, phys);
+	fd = open(VFIO_RANGE_TEST_DEV, O_RDWR);
+	ASSERT_LE(0, fd) TH_LOG("open %s: %s (is vfio_range_test.ko loaded?)",
+				VFIO_RANGE_TEST_DEV, strerror(errno));
+	scat = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, phys);
+	ASSERT_NE(MAP_FAILED, scat) TH_LOG("mmap: %s", strerror(errno));
+	/* The CPU sees BAR page 1 first, then page 0 (the ident register). */
+	ASSERT_EQ(~0U, scat[0]);
+	ASSERT_EQ(EDU_IDENT, scat[SZ_4K / 4]);
+
+	test_range_map(self->ram, IOVA_RAM, IOVA_RAM + BUF_SIZE - 1);
+	test_range_map_flags((void *)scat, IOVA_T, IOVA_T + len - 1, DMA_R);
+	ASSERT_EQ(EDU_IDENT, p2p_read(reader(), IOVA_T + SZ_4K));
+	/* Other BAR pages answer ~0: mapped, unlike a blocked read. */
+	ASSERT_EQ(~0U, p2p_read(reader(), IOVA_T));
+	ASSERT_EQ(~0U, p2p_read(reader(), IOVA_T + 3 * SZ_4K));
+	/* A writable mapping needs a writable user mapping. */
+	test_err_range_map_flags(EFAULT, (void *)scat, IOVA_BAR,
+				 IOVA_BAR + len - 1, DMA_RW);
+	test_vmlck(BUF_SIZE);
+
+	test_range_unmap(IOVA_T, IOVA_T + len - 1, len);
+	ASSERT_NE(EDU_IDENT, p2p_read(reader(), IOVA_T + SZ_4K));
+	test_range_unmap(0, U64_MAX, BUF_SIZE);
+	test_vmlck(0);
+	munmap((void *)scat, len);
+	close(fd);
+}
+
+/* ---------------------------------------------------------------------- */
 /* Requests that leave the BAR mapping                                    */
 /* ---------------------------------------------------------------------- */
 

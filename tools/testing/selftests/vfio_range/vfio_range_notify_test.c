@@ -2033,6 +2033,25 @@ TEST_F(notify, emu_keep_pins)
 }
 
 /*
+ * Memory of its own for a test that frees it under a device's pins: small
+ * pages, so that unmapping them frees them (part of a transparent huge
+ * page would stay allocated with the rest of it).
+ */
+static char *small_pages(size_t len)
+{
+	char *buf = test_mmap(len, PROT_READ | PROT_WRITE);
+
+	if (!buf)
+		return NULL;
+	if (madvise(buf, len, MADV_NOHUGEPAGE)) {
+		munmap(buf, len);
+		return NULL;
+	}
+	fill_pattern(buf, len, 0x1eaf);
+	return buf;
+}
+
+/*
  * A broken driver that never unpins, not even when closed, keeps the pages
  * it pinned: once its group has left the container, the unmap goes through
  * (no device can be asked any more) but the pages stay allocated and
@@ -2043,21 +2062,24 @@ TEST_F(notify, emu_pins_outlive_group)
 	struct emu *keeper = &self->e2;
 	const __u64 x = 0x200000;
 	__u32 seen, valid;
+	char *mem;
 
+	mem = small_pages(2 * PG);
+	ASSERT_NE(NULL, mem);
 	/* e keeps the container alive once the keeper's group left. */
 	__emu_add(_metadata, self->test_fd, keeper);
 	__emu_join(_metadata, keeper, self->container_fd);
-	do_map(0, x, x + 2 * PG - 1);
+	test_range_map(mem, x, x + 2 * PG - 1);
 	ASSERT_EQ(0, _emu_pin(self->test_fd, keeper->id, x, 2, PROT_RW));
 	ASSERT_EQ(0, _emu_keep_pins(self->test_fd, keeper->id,
 				    VFIO_RANGE_TEST_KEEP_PINS_ALWAYS));
 	vfio_close(&keeper->dev_fd);
 	vfio_close(&keeper->group_fd);
 
-	do_unmap(0, U64_MAX, 2 * PG);
+	test_range_unmap(0, U64_MAX, 2 * PG);
 	test_range_empty();
 	/* Now only the keeper's pins can hold the pages. */
-	ASSERT_EQ(0, munmap(self->buf, 2 * PG));
+	ASSERT_EQ(0, munmap(mem, 2 * PG));
 	ASSERT_EQ(0, _emu_check_pins(self->test_fd, keeper->id, &seen,
 				     &valid));
 	EXPECT_EQ(2U, seen);
@@ -2069,8 +2091,11 @@ TEST_F(notify, emu_pins_outlive_container)
 {
 	const __u64 x = 0x200000;
 	__u32 seen, valid;
+	char *mem;
 
-	do_map(0, x, x + 3 * PG - 1);
+	mem = small_pages(3 * PG);
+	ASSERT_NE(NULL, mem);
+	test_range_map(mem, x, x + 3 * PG - 1);
 	test_emu_pin(x + PG, 2, PROT_RW);
 	ASSERT_EQ(0, _emu_keep_pins(self->test_fd, self->e.id,
 				    VFIO_RANGE_TEST_KEEP_PINS_ALWAYS));
@@ -2080,7 +2105,7 @@ TEST_F(notify, emu_pins_outlive_container)
 	self->container_fd = -1;
 
 	/* Now only the device's pins can hold the pages. */
-	ASSERT_EQ(0, munmap(self->buf + PG, 2 * PG));
+	ASSERT_EQ(0, munmap(mem, 3 * PG));
 	ASSERT_EQ(0, _emu_check_pins(self->test_fd, self->e.id, &seen,
 				     &valid));
 	EXPECT_EQ(2U, seen);
@@ -2139,6 +2164,28 @@ TEST_F(notify, emu_keep_pins_events)
 		  EV(EV_UNMAP, 2, x, x + 2 * PG - 1, 0));
 	expect_client(k, EV(EV_UNMAP, 2, x, x + 2 * PG - 1, 0x1fff));
 	close(fd);
+}
+
+/* As in type1, a v1 container (VFIO_TYPE1_IOMMU) pins for no device. */
+TEST_F(notify, emu_v1_no_pins)
+{
+	struct emu *e = &self->e2;
+	const __u32 rw = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE;
+	const __u64 x = 0x200000;
+	char data[16];
+
+	__emu_add(_metadata, self->test_fd, e);
+	__vfio_container_setup_type1(_metadata, e->group, VFIO_TYPE1_IOMMU,
+				     true, &e->container_fd, &e->group_fd);
+	__emu_open_device(_metadata, e);
+	ASSERT_EQ(0, _test_type1_map(e->container_fd, (uintptr_t)self->buf, x,
+				     PG, rw));
+	EXPECT_ERRNO(EACCES, _emu_pin(self->test_fd, e->id, x, 1, PROT_R));
+	/* vfio_dma_rw() pins nothing and works, as in type1. */
+	ASSERT_EQ(0, _emu_rw(self->test_fd, e->id, x, data, sizeof(data),
+			     false));
+	ASSERT_EQ(0, memcmp(data, self->buf, sizeof(data)));
+	emu_destroy(e);
 }
 
 /*

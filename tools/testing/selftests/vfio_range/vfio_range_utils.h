@@ -85,6 +85,27 @@ static inline int sysfs_write_ulong(const char *path, unsigned long val)
 	return ret == len ? 0 : -1;
 }
 
+/*
+ * Reads a whole (small) file into a NUL-terminated buffer of @size bytes;
+ * its length, or -1 with errno.
+ */
+static inline ssize_t read_text(const char *path, char *buf, size_t size)
+{
+	ssize_t len, n = 0;
+	int fd;
+
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return -1;
+	len = 0;
+	while ((size_t)len < size - 1 &&
+	       (n = read(fd, buf + len, size - 1 - len)) > 0)
+		len += n;
+	close(fd);
+	buf[len] = '\0';
+	return n < 0 ? -1 : len;
+}
+
 /* Numeric setting @name from the environment (seeds, counts), or @def. */
 static inline unsigned long env_ulong(const char *name, unsigned long def)
 {
@@ -166,8 +187,9 @@ static inline bool is_range_backend(int container_fd)
  * the most recently registered backend first, so the container must end
  * up on vfio_iommu_range with @compat and on vfio_iommu_type1 without.
  */
-static inline void __vfio_container_setup_type1v2(
-	struct __test_metadata *_metadata, int group, bool compat,
+/* A container of type1 @type (v1 or v2), on this module if @compat. */
+static inline void __vfio_container_setup_type1(
+	struct __test_metadata *_metadata, int group, int type, bool compat,
 	int *container_fd, int *group_fd)
 {
 	int was = compat_param_get();
@@ -175,12 +197,21 @@ static inline void __vfio_container_setup_type1v2(
 	ASSERT_LE(0, was)
 		TH_LOG("%s: %s", COMPAT_PARAM, strerror(errno));
 	ASSERT_EQ(0, sysfs_write_ulong(COMPAT_PARAM, compat));
-	__vfio_container_setup(_metadata, group, VFIO_TYPE1v2_IOMMU,
-			       container_fd, group_fd);
+	__vfio_container_setup(_metadata, group, type, container_fd,
+			       group_fd);
 	ASSERT_EQ(0, sysfs_write_ulong(COMPAT_PARAM, was));
 	ASSERT_EQ(compat, is_range_backend(*container_fd))
-		TH_LOG("compat_type1=%d, yet VFIO_TYPE1v2_IOMMU went to %s",
-		       compat, compat ? "vfio_iommu_type1" : VFIO_RANGE_MODULE);
+		TH_LOG("compat_type1=%d, yet type1 type %d went to %s",
+		       compat, type,
+		       compat ? "vfio_iommu_type1" : VFIO_RANGE_MODULE);
+}
+
+static inline void __vfio_container_setup_type1v2(
+	struct __test_metadata *_metadata, int group, bool compat,
+	int *container_fd, int *group_fd)
+{
+	__vfio_container_setup_type1(_metadata, group, VFIO_TYPE1v2_IOMMU,
+				     compat, container_fd, group_fd);
 }
 
 /* The IOMMU group of the first edu device; none is an environment error. */
