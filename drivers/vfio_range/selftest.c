@@ -584,7 +584,8 @@ static int test_emudev_keep_pins(struct test_emudev *tdev,
 /*
  * Whether the pages the device pinned are still its own, even after the
  * container went: allocated (vfio-range holds a reference per pin) and
- * unchanged.
+ * unchanged. The reference count is the folio's: that of a tail page of
+ * a transparent huge page is always 0.
  */
 static int test_emudev_check_pins(struct test_emudev *tdev,
 				  struct vfio_range_test_cmd *cmd)
@@ -596,7 +597,7 @@ static int test_emudev_check_pins(struct test_emudev *tdev,
 	cmd->emudev_check_pins.out_valid = 0;
 	xa_for_each(&tdev->pins, index, pin) {
 		cmd->emudev_check_pins.out_seen++;
-		if (page_ref_count(pin->page) > 0 &&
+		if (folio_ref_count(page_folio(pin->page)) > 0 &&
 		    test_page_value(pin->page) == pin->value)
 			cmd->emudev_check_pins.out_valid++;
 	}
