@@ -81,7 +81,7 @@ static bool iova_usable(const struct iommu_info *ii, __u64 start, __u64 last)
 
 FIXTURE_SETUP(top)
 {
-	struct edu_info info[EDU_MAX];
+	struct edu_info info;
 
 	self->container_fd = -1;
 	self->group_fd = -1;
@@ -90,10 +90,8 @@ FIXTURE_SETUP(top)
 		self->skip = TYPE1_MISSING;
 		return;
 	}
-	ASSERT_LT(0, edu_find(info, EDU_MAX))
-		TH_LOG("no edu device (%04x:%04x) with an IOMMU group",
-		       EDU_VENDOR, EDU_DEVICE);
-	__vfio_container_setup(_metadata, info[0].group, variant->iommu_type,
+	__first_edu(_metadata, &info);
+	__vfio_container_setup(_metadata, info.group, variant->iommu_type,
 			       &self->container_fd, &self->group_fd);
 	__get_iommu_info(_metadata, self->container_fd, &self->info);
 	if (self->info.top != U64_MAX) {
@@ -108,7 +106,7 @@ FIXTURE_SETUP(top)
 		self->skip = "the last 2 MiB or the pages across 2^63 are reserved";
 		return;
 	}
-	__edu_open(_metadata, self->group_fd, info[0].bdf, &self->edu);
+	__edu_open(_metadata, self->group_fd, info.bdf, &self->edu);
 
 	self->top = test_mmap(TOP_SIZE, PROT_READ | PROT_WRITE);
 	self->mid = test_mmap(MID_SIZE, PROT_READ | PROT_WRITE);
