@@ -104,7 +104,7 @@ int vrange_iova_msi_cookie(struct iommu_domain *domain,
 {
 	int rc = vrange_group_resv_walk(group, vrange_msi_cookie_one, domain);
 
-	return rc < 0 ? rc : 0;
+	return min(rc, 0);
 }
 
 /**
