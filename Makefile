@@ -102,8 +102,9 @@ check:
 	@tools/build/dkms-check.sh $$($(SETUP) $(KERNELS)) || \
 		echo "0 passed, 1 failed, 0 skipped" > $(BUILD)/vm/summary-dkms
 	@start=$$(cat $(BUILD)/vm/check-start); rc=0; n=0; \
-	! ls $(BUILD)/vm/summary-lint $(BUILD)/vm/summary-dkms \
-		>/dev/null 2>&1 || rc=1; \
+	for gate in lint dkms; do \
+		[ ! -e $(BUILD)/vm/summary-$$gate ] || rc=1; \
+	done; \
 	last=$(lastword $(KERNELS)); \
 	for series in $(KERNELS); do \
 		kver=$$($(SETUP) --kver $$series); \
