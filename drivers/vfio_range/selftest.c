@@ -594,7 +594,8 @@ static int test_emudev_keep_pins(struct test_emudev *tdev,
 /*
  * Whether the pages the device pinned are still its own, even after the
  * container went: allocated (vfio-range holds a reference per pin) and
- * unchanged.
+ * unchanged. The reference count is the folio's: that of a tail page of
+ * a transparent huge page is always 0.
  */
 static int test_emudev_check_pins(struct test_emudev *tdev,
 				  struct vfio_range_test_cmd *cmd)

@@ -22,9 +22,12 @@ pass=0 fail=0
 
 loaded() { grep -q "^$1 " /proc/modules; }
 
+echo "# IOMMU: ${VM_IOMMU:-intel}${UNSAFE_IRQ:+ (no interrupt remapping: $UNSAFE_IRQ)}"
 modprobe vfio_iommu_type1
 check "vfio_iommu_type1 is loaded" loaded vfio_iommu_type1
-check "insmod $(basename "$module")" insmod "$module"
+type1_allow_unsafe
+# shellcheck disable=SC2086 # empty or one word
+check "insmod $(basename "$module")" insmod "$module" $UNSAFE_IRQ
 check "vfio_iommu_range is loaded beside vfio_iommu_type1" \
 	loaded vfio_iommu_range
 check "insmod $(basename "$test_module")${test_params[*]:+ ${test_params[*]}}" \
@@ -49,7 +52,7 @@ check "no container holds the module after the tests" \
 check "rmmod vfio_iommu_range" rmmod vfio_iommu_range
 check "vfio_iommu_type1 still loaded" loaded vfio_iommu_type1
 check "insmod again after rmmod, with compat_type1=1" \
-	insmod "$module" compat_type1=1
+	insmod "$module" compat_type1=1 $UNSAFE_IRQ
 check "compat_type1=1 taken at load" \
 	grep -qx Y /sys/module/vfio_iommu_range/parameters/compat_type1
 check "rmmod again" rmmod vfio_iommu_range

@@ -17,3 +17,15 @@ check() {
 		fail=$((fail + 1))
 	fi
 }
+
+# The guest's IOMMU (run.sh --iommu: intel, amd or virtio). virtio-iommu has
+# no interrupt remapping, so there type1 and this module refuse
+# VFIO_SET_IOMMU (EPERM) unless allowed: $UNSAFE_IRQ is the module option
+# to load vfio_iommu_range with, type1_allow_unsafe() sets type1's after
+# each load.
+UNSAFE_IRQ=
+[ "${VM_IOMMU:-intel}" != virtio ] || UNSAFE_IRQ=allow_unsafe_interrupts=1
+type1_allow_unsafe() {
+	[ -z "$UNSAFE_IRQ" ] ||
+		echo 1 >/sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts
+}

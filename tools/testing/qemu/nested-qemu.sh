@@ -52,6 +52,8 @@ work=$(mktemp -d /tmp/nested-qemu.XXXXXX)
 n=0 pass=0 fail=0 skip=0
 qpid=
 qstate='?' qticks=0
+# UNSAFE_IRQ, type1_allow_unsafe (the guest's IOMMU may not remap interrupts)
+. "$(dirname "${BASH_SOURCE[0]}")/../tap.sh"
 
 ok() { # what condition...
 	local what=$1
@@ -311,9 +313,10 @@ if ! modinfo -p "$module" | grep -q "^${compat_param%%=*}:"; then
 	exit
 fi
 ! loaded vfio_iommu_range || rmmod vfio_iommu_range
-modprobe vfio_iommu_type1
+modprobe vfio_iommu_type1 && type1_allow_unsafe
+# shellcheck disable=SC2086 # empty or one word
 ok "insmod with $compat_param beside vfio_iommu_type1" \
-	insmod "$module" "$compat_param"
+	insmod "$module" "$compat_param" $UNSAFE_IRQ
 if loaded vfio_iommu_range; then
 	run_qemu beside-type1
 	ok "rmmod vfio_iommu_type1" rmmod vfio_iommu_type1
@@ -321,3 +324,4 @@ if loaded vfio_iommu_range; then
 	ok "rmmod vfio_iommu_range" rmmod vfio_iommu_range
 fi
 ok "modprobe vfio_iommu_type1 again" modprobe vfio_iommu_type1
+type1_allow_unsafe

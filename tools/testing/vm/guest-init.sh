@@ -56,7 +56,7 @@ mount_9p out /out || fail "cannot mount out share"
 OUT_MOUNTED=1
 [ -f /out/vm.conf ] || fail "no vm.conf in out share"
 # shellcheck source=/dev/null
-. /out/vm.conf # VM_OUT, VM_CWD, VM_MODDIR (written by run.sh)
+. /out/vm.conf # VM_OUT, VM_CWD, VM_MODDIR, VM_IOMMU (written by run.sh)
 
 # The share is read-only: mount everything the command may need to write.
 H=/host
@@ -104,6 +104,7 @@ dmesg -n 1 # keep printk off the console; dmesg and kmsg.log stay complete
 	chroot $H /usr/bin/env -i \
 		PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
 		HOME=/tmp TERM=dumb LANG=C.UTF-8 VM_OUT="$VM_OUT" VM_KVER="$(uname -r)" \
+		VM_IOMMU="${VM_IOMMU:-intel}" \
 		/bin/bash -c 'cd "$1" || exit 126; exec /bin/bash "$2"' vm-cmd \
 		"$VM_CWD" "$VM_OUT/cmd.sh" </dev/null
 	echo $? >/cmd-status

@@ -1,7 +1,8 @@
 #!/bin/bash
 # Run a shell command as root in a throwaway QEMU (TCG) guest that sees the
-# host's root read-only, with an edu PCI device bound to vfio-pci behind an
-# emulated Intel IOMMU. See README in this directory.
+# host's root read-only, with edu PCI devices bound to vfio-pci behind an
+# emulated IOMMU (Intel VT-d by default, AMD-Vi or virtio-iommu). See README
+# in this directory.
 #
 # Exit status: the command's own; 123 if the kernel log shows a bug (even when
 # the command passed); 124 on timeout; 125 if the guest never reported a status
@@ -20,11 +21,15 @@ TIMEOUT=${VM_TIMEOUT:-900}
 MEM=2G
 EXTRA_APPEND=
 EDU_DEVICES=2
+IOMMU=intel
+AW_BITS=
+EDU_DMA_MASK=
 OUT=$VMDIR/out
 
 # Top-level modules the initramfs needs to mount the 9p shares; their
 # dependencies come from modules.dep (and may differ between kernel versions).
 INITRAMFS_MODULES="9p 9pnet_virtio virtio_pci"
+INITRAMFS_SUFFIX=
 
 log() { echo "run.sh: $*" >&2; }
 die() { log "error: $*"; exit "${2:-1}"; }
@@ -32,6 +37,7 @@ die() { log "error: $*"; exit "${2:-1}"; }
 usage() {
 	cat >&2 <<-EOF
 	usage: $0 [--kver VER] [--timeout SEC] [--mem SIZE] [--append 'ARGS'] [--edu N]
+	          [--iommu intel|amd|virtio] [--aw-bits 39|48] [--edu-dma-mask MASK]
 	          [--out DIR] [--kernel IMAGE --moddir DIR] -- 'shell command'
 	EOF
 	exit 2
@@ -45,6 +51,9 @@ parse_args() {
 		--mem) MEM=${2:?}; shift 2 ;;
 		--append) EXTRA_APPEND=${2?}; shift 2 ;;
 		--edu) EDU_DEVICES=${2:?}; shift 2 ;;
+		--iommu) IOMMU=${2:?}; shift 2 ;;
+		--aw-bits) AW_BITS=${2:?}; shift 2 ;;
+		--edu-dma-mask) EDU_DMA_MASK=${2:?}; shift 2 ;;
 		--out) OUT=${2:?}; shift 2 ;;
 		--kernel) KERNEL=${2:?}; shift 2 ;;
 		--moddir) MODROOT=${2:?}; shift 2 ;;
@@ -57,6 +66,43 @@ parse_args() {
 	(($#)) || usage
 	CMD="$*"
 	[[ $TIMEOUT =~ ^[0-9]+$ ]] || die "--timeout wants seconds" 2
+	case $IOMMU in
+	intel | amd | virtio) ;;
+	*) die "--iommu wants intel, amd or virtio" 2 ;;
+	esac
+	[[ -z $AW_BITS || ($IOMMU == intel && $AW_BITS =~ ^(39|48)$) ]] ||
+		die "--aw-bits wants 39 or 48, with --iommu intel" 2
+	# AMD-Vi and virtio-iommu reach 2^64: let edu address all of it.
+	[[ -n $EDU_DMA_MASK || $IOMMU == intel ]] ||
+		EDU_DMA_MASK=0xffffffffffffffff
+	[[ -z $EDU_DMA_MASK || $EDU_DMA_MASK =~ ^0x[0-9a-fA-F]{1,16}$ ]] ||
+		die "--edu-dma-mask wants a hex mask (0x...)" 2
+	# The firmware (ACPI VIOT) puts the 9p devices behind virtio-iommu
+	# too: their probe waits for its driver, which must come after
+	# virtio_pci (it is a virtio device) and before the 9p mounts.
+	if [[ $IOMMU == virtio ]]; then
+		INITRAMFS_MODULES+=" virtio_iommu"
+		INITRAMFS_SUFFIX=-virtio
+	fi
+}
+
+# The -device option of the IOMMU and the kernel parameters it needs. With
+# AMD-Vi the IOMMU takes PCI slot 00:03.0, so the edu devices move up one.
+# virtio-iommu has no interrupt remapping and needs 6.12 (6.1 has no
+# virtio_iommu); its driver is in the initramfs.
+iommu_device() {
+	case $IOMMU in
+	intel) echo "intel-iommu,intremap=on,caching-mode=on${AW_BITS:+,aw-bits=$AW_BITS}" ;;
+	amd) echo "amd-iommu,intremap=on" ;;
+	virtio) echo "virtio-iommu-pci" ;;
+	esac
+}
+
+iommu_append() {
+	case $IOMMU in
+	intel) echo "intel_iommu=on" ;;
+	amd | virtio) ;;
+	esac
 }
 
 # Print module paths (relative to /lib/modules/$KVER) in load order:
@@ -84,7 +130,7 @@ resolve_modules() {
 	}' "$mdir/modules.builtin" "$mdir/modules.dep"
 }
 
-# Build build/vm/initramfs-$KVER.cpio unless one built from the same inputs
+# Build build/vm/initramfs-$KVER[-virtio].cpio unless one built from the same inputs
 # (init script, busybox, module files) is already there.
 build_initramfs() {
 	local mdir=$MODROOT/$KVER busybox=/bin/busybox
@@ -92,7 +138,7 @@ build_initramfs() {
 	readelf -l "$busybox" | grep -q 'interpreter' && die "$busybox is not static (install busybox-static)"
 	local mods
 	mods=$(resolve_modules) || die "cannot resolve initramfs modules for $KVER"
-	INITRAMFS=$VMDIR/initramfs-$KVER.cpio
+	INITRAMFS=$VMDIR/initramfs-$KVER$INITRAMFS_SUFFIX.cpio
 	local key
 	key=$({
 		echo "$KVER"
@@ -104,7 +150,7 @@ build_initramfs() {
 		return
 	fi
 	log "building $INITRAMFS"
-	local stage=$VMDIR/initramfs-$KVER.stage.$$
+	local stage=$VMDIR/initramfs-$KVER$INITRAMFS_SUFFIX.stage.$$
 	rm -rf "$stage"
 	mkdir -p "$stage"/{bin,dev,proc,sys,modules,tmp}
 	cp "$busybox" "$stage/bin/busybox"
@@ -142,19 +188,19 @@ run_guest() {
 	done
 	printf '%s\n' "$CMD" >"$OUT/cmd.sh"
 	# Sourced by the guest init: single quotes are safe (paths checked in main).
-	printf "VM_OUT='%s'\nVM_CWD='%s'\nVM_MODDIR='%s'\n" "$OUT" "$REPO" \
-		"$GUEST_MODDIR" >"$OUT/vm.conf"
+	printf "VM_OUT='%s'\nVM_CWD='%s'\nVM_MODDIR='%s'\nVM_IOMMU='%s'\n" \
+		"$OUT" "$REPO" "$GUEST_MODDIR" "$IOMMU" >"$OUT/vm.conf"
 
 	# no_timer_check: on a busy host TCG can be too slow for the boot-time
 	# check of the timer through the remapped IO-APIC, which then panics.
-	local append="console=ttyS0 intel_iommu=on slub_debug=FZPU kfence.sample_interval=100 no_timer_check"
+	local append="console=ttyS0 $(iommu_append) slub_debug=FZPU kfence.sample_interval=100 no_timer_check"
 	# Big log buffer so dmesg.txt stays complete; let tests write markers to
 	# /dev/kmsg without rate limiting.
 	append+=" panic=-1 log_buf_len=8M printk.devkmsg=on ${EXTRA_APPEND}"
 
 	local qemu=(qemu-system-x86_64
 		-machine "q35,kernel-irqchip=split" -accel tcg -cpu max -smp 1 -m "$MEM"
-		-device "intel-iommu,intremap=on,caching-mode=on"
+		-device "$(iommu_device)"
 		-nodefaults -display none -no-reboot
 		-kernel "$KERNEL" -initrd "$INITRAMFS" -append "$append"
 		# ttyS0: console and the command's output; ttyS1: full kernel log.
@@ -166,10 +212,10 @@ run_guest() {
 	# share a container between groups.
 	local i
 	for ((i = 0; i < EDU_DEVICES; i++)); do
-		qemu+=(-device edu)
+		qemu+=(-device "edu${EDU_DMA_MASK:+,dma_mask=$EDU_DMA_MASK}")
 	done
 
-	log "booting $KVER (timeout ${TIMEOUT}s, console: $OUT/console.log)"
+	log "booting $KVER, IOMMU $(iommu_device) (timeout ${TIMEOUT}s, console: $OUT/console.log)"
 	local start=$SECONDS
 	# No stdin anywhere: CI has none.
 	timeout -k 10 "$TIMEOUT" "${qemu[@]}" </dev/null >&2 &

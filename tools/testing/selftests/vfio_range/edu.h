@@ -51,7 +51,9 @@
 /*
  * QEMU 7.2 aborts when a transfer reaches the last byte of the device
  * buffer, so stay well below it. The device also masks DMA addresses to
- * 28 bits: every IOVA it uses must be below 256 MiB.
+ * 28 bits (every IOVA it uses must be below 256 MiB) unless it was created
+ * with dma_mask=0xffffffffffffffff, as run.sh does for the IOMMUs whose
+ * space reaches 2^64 (--iommu amd, --iommu virtio).
  */
 #define EDU_DMA_LEN		2048
 #define EDU_DMA_TIMEOUT_MS	10000

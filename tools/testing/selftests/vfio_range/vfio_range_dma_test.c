@@ -127,7 +127,7 @@ FIXTURE_VARIANT_ADD(edu, type1)
 
 FIXTURE_SETUP(edu)
 {
-	struct edu_info info[EDU_MAX];
+	struct edu_info info;
 
 	self->container_fd = -1;
 	self->group_fd = -1;
@@ -136,13 +136,10 @@ FIXTURE_SETUP(edu)
 		self->skip = TYPE1_MISSING;
 		return;
 	}
-	ASSERT_LT(0, edu_find(info, EDU_MAX))
-		TH_LOG("no edu device (%04x:%04x) with an IOMMU group",
-		       EDU_VENDOR, EDU_DEVICE);
-
-	__vfio_container_setup(_metadata, info[0].group, variant->iommu_type,
+	__first_edu(_metadata, &info);
+	__vfio_container_setup(_metadata, info.group, variant->iommu_type,
 			       &self->container_fd, &self->group_fd);
-	__edu_open(_metadata, self->group_fd, info[0].bdf, &self->edu);
+	__edu_open(_metadata, self->group_fd, info.bdf, &self->edu);
 	self->pg = getpagesize();
 
 	self->a = test_mmap(BUF_SIZE, PROT_READ | PROT_WRITE);

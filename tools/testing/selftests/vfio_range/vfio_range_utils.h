@@ -214,15 +214,25 @@ static inline void __vfio_container_setup_type1v2(
 				     compat, container_fd, group_fd);
 }
 
-/* The IOMMU group of the first edu device; none is an environment error. */
-static inline int first_edu_group(struct __test_metadata *_metadata)
+/* The first edu device in @out; none is an environment error. */
+static inline void __first_edu(struct __test_metadata *_metadata,
+			       struct edu_info *out)
 {
 	struct edu_info edu[EDU_MAX];
 
 	ASSERT_LT(0, edu_find(edu, EDU_MAX))
 		TH_LOG("no edu device (%04x:%04x) with an IOMMU group",
 		       EDU_VENDOR, EDU_DEVICE);
-	return edu[0].group;
+	*out = edu[0];
+}
+
+/* The IOMMU group of the first edu device. */
+static inline int first_edu_group(struct __test_metadata *_metadata)
+{
+	struct edu_info edu;
+
+	__first_edu(_metadata, &edu);
+	return edu.group;
 }
 
 /*
