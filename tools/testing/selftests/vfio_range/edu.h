@@ -307,6 +307,25 @@ static inline int edu_enable_master(struct edu_dev *edu)
  * check of the ident register (-ENODEV if it is wrong). On failure @edu is
  * closed again.
  */
+/*
+ * Sets or clears memory decode (PCI_COMMAND_MEMORY) through the device fd's
+ * config region, and reads it back; vfio-pci zaps every user mapping of
+ * the BARs when it goes off. 0, or -1 if it did not take.
+ */
+static inline int edu_set_memory_decode(struct edu_dev *edu, bool on)
+{
+	off_t off = edu->config_offset + PCI_COMMAND;
+	__u16 cmd;
+
+	if (pread(edu->fd, &cmd, sizeof(cmd), off) != (ssize_t)sizeof(cmd))
+		return -1;
+	cmd = on ? cmd | PCI_COMMAND_MEMORY : cmd & ~PCI_COMMAND_MEMORY;
+	if (pwrite(edu->fd, &cmd, sizeof(cmd), off) != (ssize_t)sizeof(cmd) ||
+	    pread(edu->fd, &cmd, sizeof(cmd), off) != (ssize_t)sizeof(cmd))
+		return -1;
+	return !!(cmd & PCI_COMMAND_MEMORY) == on ? 0 : -1;
+}
+
 static inline int edu_open(struct edu_dev *edu, int group_fd, const char *bdf)
 {
 	int rc;

@@ -855,8 +855,6 @@ TEST_F_TIMEOUT(fail_nth, set_iommu, 600)
 #define JOIN_BAR_IOVA		0x4000000ULL
 #define DMA_R			VFIO_RANGE_MAP_READ
 /* What RAM and edu's buffer hold before a peer-to-peer read. */
-#define P2P_SEED		0x5eed5eedU
-#define P2P_POISON		0xccccccccU
 #define CONTAINERS_DIR		"/sys/kernel/debug/vfio_iommu_range/containers"
 #define TEXT_MAX		8192
 

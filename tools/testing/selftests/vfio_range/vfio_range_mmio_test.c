@@ -25,9 +25,6 @@
 #define TRIM		VFIO_RANGE_MAP_TRIM
 #define OUT_EMPTY	VFIO_RANGE_MAP_OUT_EMPTY
 
-/* What the device buffer and RAM hold before a peer-to-peer read. */
-#define P2P_SEED	0x5eed5eedU
-#define P2P_POISON	0xccccccccU
 /* A TRIM map of a BAR section that must map [@ostart, @olast], @oflags. */
 #define test_trim_map(vaddr, start, last, ostart, olast, oflags)	\
 	({								\
@@ -42,25 +39,9 @@
 		EXPECT_EQ((__u32)(oflags), __out.out_flags);		\
 	})
 
-/*
- * Have @edu read 4 bytes at @iova (a BAR register, through the IOMMU) into
- * its buffer and write them back to @ram, mapped at IOVA_RAM; returns the
- * word that arrived. The device buffer is seeded first, so a read that is
- * blocked cannot pass off an ident left from an earlier read.
- */
-static __u32 __p2p_read(struct __test_metadata *_metadata,
-			struct edu_dev *edu, volatile __u32 *ram, __u64 iova)
-{
-	ram[0] = P2P_SEED;
-	ASSERT_EQ(0, edu_dma(edu, IOVA_RAM, EDU_BUF_ADDR, 4, false));
-	ram[0] = P2P_POISON;
-	ASSERT_EQ(0, edu_dma(edu, iova, EDU_BUF_ADDR, 4, false));
-	ASSERT_EQ(0, edu_dma(edu, EDU_BUF_ADDR, IOVA_RAM, 4, true));
-	return ram[0];
-}
-
 #define p2p_read(edu, iova)						\
-	__p2p_read(_metadata, edu, (volatile __u32 *)self->ram, iova)
+	__edu_p2p_read(_metadata, edu, (volatile __u32 *)self->ram,	\
+		       IOVA_RAM, iova)
 
 /* VmLck is what it was at setup, plus @bytes pinned since. */
 #define test_vmlck(bytes)	ASSERT_VMLCK(self->vmlck_kb, bytes)
@@ -84,10 +65,7 @@ FIXTURE(mmio)
 
 FIXTURE_SETUP(mmio)
 {
-	struct vfio_group_status status = { .argsz = sizeof(status) };
-	struct edu_info all[EDU_MAX];
 	struct iommu_info iommu;
-	int n, i;
 
 	self->container_fd = -1;
 	self->group_fd[0] = -1;
@@ -95,39 +73,8 @@ FIXTURE_SETUP(mmio)
 	edu_init(&self->edu[0]);
 	edu_init(&self->edu[1]);
 
-	n = edu_find(all, EDU_MAX);
-	ASSERT_LT(0, n)
-		TH_LOG("no edu device (%04x:%04x) with an IOMMU group",
-		       EDU_VENDOR, EDU_DEVICE);
-	self->info[0] = all[0];
-	self->nr_edu = 1;
-	for (i = 1; i < n; i++) {
-		if (all[i].group != all[0].group) {
-			self->info[self->nr_edu++] = all[i];
-			break;
-		}
-	}
-
-	self->container_fd = open("/dev/vfio/vfio", O_RDWR);
-	ASSERT_LE(0, self->container_fd);
-	ASSERT_EQ(VFIO_API_VERSION,
-		  ioctl(self->container_fd, VFIO_GET_API_VERSION));
-	for (i = 0; i < self->nr_edu; i++) {
-		self->group_fd[i] = vfio_group_open(self->info[i].group);
-		ASSERT_LE(0, self->group_fd[i]);
-		ASSERT_EQ(0, ioctl(self->group_fd[i], VFIO_GROUP_GET_STATUS,
-				   &status));
-		ASSERT_FLAG(status.flags, VFIO_GROUP_FLAGS_VIABLE);
-		ASSERT_EQ(0, ioctl(self->group_fd[i], VFIO_GROUP_SET_CONTAINER,
-				   &self->container_fd));
-	}
-	ASSERT_EQ(1, ioctl(self->container_fd, VFIO_CHECK_EXTENSION,
-			   VFIO_RANGE_IOMMU));
-	ASSERT_EQ(0, ioctl(self->container_fd, VFIO_SET_IOMMU,
-			   VFIO_RANGE_IOMMU));
-	for (i = 0; i < self->nr_edu; i++)
-		__edu_open(_metadata, self->group_fd[i], self->info[i].bdf,
-			   &self->edu[i]);
+	self->nr_edu = __edu_peers_setup(_metadata, &self->container_fd,
+					  self->group_fd, self->info, self->edu);
 
 	/* The trimming tests count in 4 KiB IOMMU pages. */
 	__get_iommu_info(_metadata, self->container_fd, &iommu);

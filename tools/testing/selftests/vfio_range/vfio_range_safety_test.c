@@ -42,26 +42,6 @@
 #define DMA_R		VFIO_RANGE_MAP_READ
 #define DMA_RW		(VFIO_RANGE_MAP_READ | VFIO_RANGE_MAP_WRITE)
 
-/* What the device buffer and RAM hold before a peer-to-peer read. */
-#define P2P_SEED	0x5eed5eedU
-#define P2P_POISON	0xccccccccU
-
-/*
- * Have @edu read 4 bytes at @iova (a BAR register, through the IOMMU) into
- * its buffer and write them back to @ram, mapped at IOVA_RAM; returns the
- * word that arrived. The device buffer is seeded first, so a read that is
- * blocked cannot pass off an ident left from an earlier read.
- */
-static __u32 __p2p_read(struct __test_metadata *_metadata,
-			struct edu_dev *edu, volatile __u32 *ram, __u64 iova)
-{
-	ram[0] = P2P_SEED;
-	ASSERT_EQ(0, edu_dma(edu, IOVA_RAM, EDU_BUF_ADDR, 4, false));
-	ram[0] = P2P_POISON;
-	ASSERT_EQ(0, edu_dma(edu, iova, EDU_BUF_ADDR, 4, false));
-	ASSERT_EQ(0, edu_dma(edu, EDU_BUF_ADDR, IOVA_RAM, 4, true));
-	return ram[0];
-}
 
 /* Have @edu write @val to @iova through the IOMMU (from RAM at IOVA_RAM). */
 static void __p2p_write(struct __test_metadata *_metadata,
@@ -74,7 +54,8 @@ static void __p2p_write(struct __test_metadata *_metadata,
 }
 
 #define p2p_read(edu, iova)						\
-	__p2p_read(_metadata, edu, (volatile __u32 *)self->ram, iova)
+	__edu_p2p_read(_metadata, edu, (volatile __u32 *)self->ram,	\
+		       IOVA_RAM, iova)
 #define p2p_write(edu, iova, val)					\
 	__p2p_write(_metadata, edu, (volatile __u32 *)self->ram, iova, val)
 
@@ -451,10 +432,7 @@ FIXTURE(safety)
 
 FIXTURE_SETUP(safety)
 {
-	struct vfio_group_status status = { .argsz = sizeof(status) };
-	struct edu_info all[EDU_MAX];
 	struct iommu_info iommu;
-	int n, i;
 
 	self->container_fd = -1;
 	self->group_fd[0] = -1;
@@ -462,39 +440,8 @@ FIXTURE_SETUP(safety)
 	edu_init(&self->edu[0]);
 	edu_init(&self->edu[1]);
 
-	n = edu_find(all, EDU_MAX);
-	ASSERT_LT(0, n)
-		TH_LOG("no edu device (%04x:%04x) with an IOMMU group",
-		       EDU_VENDOR, EDU_DEVICE);
-	self->info[0] = all[0];
-	self->nr_edu = 1;
-	for (i = 1; i < n; i++) {
-		if (all[i].group != all[0].group) {
-			self->info[self->nr_edu++] = all[i];
-			break;
-		}
-	}
-
-	self->container_fd = open("/dev/vfio/vfio", O_RDWR);
-	ASSERT_LE(0, self->container_fd);
-	ASSERT_EQ(VFIO_API_VERSION,
-		  ioctl(self->container_fd, VFIO_GET_API_VERSION));
-	for (i = 0; i < self->nr_edu; i++) {
-		self->group_fd[i] = vfio_group_open(self->info[i].group);
-		ASSERT_LE(0, self->group_fd[i]);
-		ASSERT_EQ(0, ioctl(self->group_fd[i], VFIO_GROUP_GET_STATUS,
-				   &status));
-		ASSERT_FLAG(status.flags, VFIO_GROUP_FLAGS_VIABLE);
-		ASSERT_EQ(0, ioctl(self->group_fd[i], VFIO_GROUP_SET_CONTAINER,
-				   &self->container_fd));
-	}
-	ASSERT_EQ(1, ioctl(self->container_fd, VFIO_CHECK_EXTENSION,
-			   VFIO_RANGE_IOMMU));
-	ASSERT_EQ(0, ioctl(self->container_fd, VFIO_SET_IOMMU,
-			   VFIO_RANGE_IOMMU));
-	for (i = 0; i < self->nr_edu; i++)
-		__edu_open(_metadata, self->group_fd[i], self->info[i].bdf,
-			   &self->edu[i]);
+	self->nr_edu = __edu_peers_setup(_metadata, &self->container_fd,
+					  self->group_fd, self->info, self->edu);
 
 	__get_iommu_info(_metadata, self->container_fd, &iommu);
 	ASSERT_EQ(SZ_4K, iommu.pgsize);
@@ -506,29 +453,10 @@ FIXTURE_SETUP(safety)
 	ASSERT_LE(0, self->vmlck_kb);
 }
 
-/* Sets or clears PCI_COMMAND_MEMORY through the device fd's config region. */
-static int edu_set_memory(struct edu_dev *edu, bool on)
-{
-	off_t off = edu->config_offset + PCI_COMMAND;
-	__u16 cmd;
-
-	if (pread(edu->fd, &cmd, sizeof(cmd), off) != (ssize_t)sizeof(cmd))
-		return -1;
-	if (on)
-		cmd |= PCI_COMMAND_MEMORY;
-	else
-		cmd &= ~PCI_COMMAND_MEMORY;
-	if (pwrite(edu->fd, &cmd, sizeof(cmd), off) != (ssize_t)sizeof(cmd))
-		return -1;
-	if (pread(edu->fd, &cmd, sizeof(cmd), off) != (ssize_t)sizeof(cmd))
-		return -1;
-	return !!(cmd & PCI_COMMAND_MEMORY) == on ? 0 : -1;
-}
-
 FIXTURE_TEARDOWN(safety)
 {
 	if (self->mem_off)
-		edu_set_memory(&self->edu[0], true);
+		edu_set_memory_decode(&self->edu[0], true);
 	if (self->bar2)
 		munmap(self->bar2, SZ_1M);
 	edu_close(&self->edu[0]);
@@ -714,11 +642,11 @@ TEST_F(safety, revoke_memory_decode)
 	fd = test_bar_setup(DMA_R, &seq);
 
 	self->mem_off = true;
-	ASSERT_EQ(0, edu_set_memory(&self->edu[0], false))
+	ASSERT_EQ(0, edu_set_memory_decode(&self->edu[0], false))
 		TH_LOG("clearing PCI_COMMAND_MEMORY: %s", strerror(errno));
 	test_bar_revoked(fd, seq, "memory decode off");
 
-	ASSERT_EQ(0, edu_set_memory(&self->edu[0], true));
+	ASSERT_EQ(0, edu_set_memory_decode(&self->edu[0], true));
 	self->mem_off = false;
 	ASSERT_EQ(EDU_IDENT, edu_read32(&self->edu[0], EDU_REG_IDENT));
 	/* Never mapped again by itself. */

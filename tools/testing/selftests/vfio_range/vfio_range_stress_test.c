@@ -629,19 +629,6 @@ static void *bar_mapper_fn(void *arg)
 	return NULL;
 }
 
-/* Memory decode on or off: vfio-pci zaps every BAR mapping when off. */
-static int set_decode(struct edu_dev *edu, bool on)
-{
-	off_t off = edu->config_offset + PCI_COMMAND;
-	__u16 cmd;
-
-	if (pread(edu->fd, &cmd, sizeof(cmd), off) != (ssize_t)sizeof(cmd))
-		return -1;
-	cmd = on ? cmd | PCI_COMMAND_MEMORY : cmd & ~PCI_COMMAND_MEMORY;
-	return pwrite(edu->fd, &cmd, sizeof(cmd), off) == (ssize_t)sizeof(cmd) ?
-	       0 : -1;
-}
-
 TEST_F_TIMEOUT(stress, bar_revoked_while_mapped, 300)
 {
 	unsigned long ms = env_ulong("VFIO_RANGE_STRESS_MS", STRESS_MS_DEFAULT);
@@ -678,9 +665,9 @@ TEST_F_TIMEOUT(stress, bar_revoked_while_mapped, 300)
 	while (now_ms() < st->deadline) {
 		usleep(rnd_below(&r, 2000));
 		if (!rnd_below(&r, 4)) {
-			ASSERT_EQ(0, set_decode(&edu, false));
+			ASSERT_EQ(0, edu_set_memory_decode(&edu, false));
 			usleep(rnd_below(&r, 1000));
-			ASSERT_EQ(0, set_decode(&edu, true));
+			ASSERT_EQ(0, edu_set_memory_decode(&edu, true));
 			st->decode_toggles++;
 			continue;
 		}

@@ -943,6 +943,74 @@ static inline void __edu_open(struct __test_metadata *_metadata, int group_fd,
 	ASSERT_EQ(EDU_IDENT, edu_read32(edu, EDU_REG_IDENT));
 }
 
+/*
+ * The first edu device and, if there is one, an edu device in another IOMMU
+ * group, in a new VFIO_RANGE_IOMMU container, their device fds open:
+ * @info[i], @group_fd[i] and @edu[i] for each; returns how many (1 or 2).
+ * The caller closes everything, also after a failed assertion.
+ */
+static inline int __edu_peers_setup(struct __test_metadata *_metadata,
+				    int *container_fd, int group_fd[2],
+				    struct edu_info info[2],
+				    struct edu_dev edu[2])
+{
+	struct vfio_group_status status = { .argsz = sizeof(status) };
+	struct edu_info all[EDU_MAX];
+	int n, i, nr = 1;
+
+	n = edu_find(all, EDU_MAX);
+	ASSERT_LT(0, n)
+		TH_LOG("no edu device (%04x:%04x) with an IOMMU group",
+		       EDU_VENDOR, EDU_DEVICE);
+	info[0] = all[0];
+	for (i = 1; i < n; i++) {
+		if (all[i].group != all[0].group) {
+			info[nr++] = all[i];
+			break;
+		}
+	}
+
+	*container_fd = open("/dev/vfio/vfio", O_RDWR);
+	ASSERT_LE(0, *container_fd);
+	ASSERT_EQ(VFIO_API_VERSION, ioctl(*container_fd, VFIO_GET_API_VERSION));
+	for (i = 0; i < nr; i++) {
+		group_fd[i] = vfio_group_open(info[i].group);
+		ASSERT_LE(0, group_fd[i]);
+		ASSERT_EQ(0, ioctl(group_fd[i], VFIO_GROUP_GET_STATUS, &status));
+		ASSERT_FLAG(status.flags, VFIO_GROUP_FLAGS_VIABLE);
+		ASSERT_EQ(0, ioctl(group_fd[i], VFIO_GROUP_SET_CONTAINER,
+				   container_fd));
+	}
+	ASSERT_EQ(1, ioctl(*container_fd, VFIO_CHECK_EXTENSION,
+			   VFIO_RANGE_IOMMU));
+	ASSERT_EQ(0, ioctl(*container_fd, VFIO_SET_IOMMU, VFIO_RANGE_IOMMU));
+	for (i = 0; i < nr; i++)
+		__edu_open(_metadata, group_fd[i], info[i].bdf, &edu[i]);
+	return nr;
+}
+
+/* What the device buffer and RAM hold before a peer-to-peer read. */
+#define P2P_SEED	0x5eed5eedU
+#define P2P_POISON	0xccccccccU
+
+/*
+ * Have @edu read 4 bytes at @iova (a BAR register, through the IOMMU) into
+ * its buffer and write them back to @ram, mapped at @ram_iova; returns the
+ * word that arrived. The device buffer is seeded first, so a read that is
+ * blocked cannot pass off an ident left from an earlier read.
+ */
+static inline __u32 __edu_p2p_read(struct __test_metadata *_metadata,
+				   struct edu_dev *edu, volatile __u32 *ram,
+				   __u64 ram_iova, __u64 iova)
+{
+	ram[0] = P2P_SEED;
+	ASSERT_EQ(0, edu_dma(edu, ram_iova, EDU_BUF_ADDR, 4, false));
+	ram[0] = P2P_POISON;
+	ASSERT_EQ(0, edu_dma(edu, iova, EDU_BUF_ADDR, 4, false));
+	ASSERT_EQ(0, edu_dma(edu, EDU_BUF_ADDR, ram_iova, 4, true));
+	return ram[0];
+}
+
 /* IOVA -> device buffer (the device reads memory). */
 #define edu_dma_to_dev(edu, iova)					\
 	ASSERT_EQ(0, edu_dma(edu, iova, EDU_BUF_ADDR, EDU_DMA_LEN, false))
