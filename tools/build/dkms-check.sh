@@ -15,7 +15,9 @@ src=/usr/src/$name-$version
 
 cleanup() {
 	dkms remove -m "$name" -v "$version" --all >/dev/null 2>&1 || true
-	rm -rf "$src"
+	# A run killed half way can leave an entry dkms will not remove.
+	rm -rf "$src" "/var/lib/dkms/$name/$version"
+	rmdir "/var/lib/dkms/$name" 2>/dev/null || true
 }
 trap cleanup EXIT
 cleanup
