@@ -94,6 +94,21 @@ extract_vmlinux() {
 
 BACKPORTS_SOURCE=/etc/apt/sources.list.d/vfio-range-bookworm-backports.sources
 
+# Adds the bookworm-backports apt source unless there is one.
+add_backports_source() {
+	grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d &&
+		return 0
+	[[ $(id -u) -eq 0 ]] || die "no bookworm-backports apt source, run as root"
+	log "adding the bookworm-backports apt source"
+	cat >"$BACKPORTS_SOURCE" <<-EOF2
+	Types: deb
+	URIs: http://deb.debian.org/debian
+	Suites: bookworm-backports
+	Components: main
+	Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+	EOF2
+}
+
 # Installs the newest backports kernel of a series (image and headers) by
 # its exact package name, leaving Debian's own kernel the default.
 install_backports_kernel() {
@@ -101,16 +116,7 @@ install_backports_kernel() {
 
 	pick_kver "$series" >/dev/null && return 0
 	[[ $(id -u) -eq 0 ]] || die "kernel $series missing, run as root"
-	if ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d; then
-		log "adding the bookworm-backports apt source"
-		cat >"$BACKPORTS_SOURCE" <<-EOF2
-		Types: deb
-		URIs: http://deb.debian.org/debian
-		Suites: bookworm-backports
-		Components: main
-		Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-		EOF2
-	fi
+	add_backports_source
 	apt-get update >&2
 	image=$(apt-cache show -o APT::Default-Release=bookworm-backports \
 		"linux-image-amd64" 2>/dev/null |
@@ -143,6 +149,9 @@ main() {
 		extract_vmlinux "$kver"
 		echo "$kver"
 	done
+	# QEMU 10 for the nested-QEMU test, beside the host's own (7.2).
+	add_backports_source
+	"$REPO/tools/testing/qemu/fetch-qemu.sh" "$BUILD/qemu-10"
 }
 
 main "$@"
