@@ -109,6 +109,31 @@ add_backports_source() {
 	EOF2
 }
 
+# mtty.c, the kernel's sample mdev driver, of the series' own linux-source
+# (the version of its headers: a backports kernel's source is installed by
+# that exact version) into build/mtty-SERIES/, re-extracted when the tarball
+# changes. The Makefile builds it for the guest.
+extract_mtty() {
+	local series=$1 kver=$2 tarball=/usr/src/linux-source-$1.tar.xz
+	local out=$BUILD/mtty-$1 key ver
+	if [[ ! -f $tarball ]]; then
+		[[ $(id -u) -eq 0 ]] || die "no $tarball, run as root"
+		ver=$(dpkg-query -W -f '${Version}' "linux-headers-$kver" 2>/dev/null) ||
+			die "no linux-headers-$kver, whose version linux-source-$series must have"
+		log "installing linux-source-$series=$ver"
+		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+			"linux-source-$series=$ver" >&2
+	fi
+	key=$(stat -c '%s %Y' "$tarball")
+	[[ -f $out/.stamp && $(cat "$out/.stamp") == "$key" ]] && return 0
+	log "extracting mtty.c from $tarball to $out"
+	rm -rf "$out"
+	mkdir -p "$out"
+	tar -xJf "$tarball" -C "$out" --strip-components=3 \
+		"linux-source-$series/samples/vfio-mdev/mtty.c"
+	echo "$key" >"$out/.stamp"
+}
+
 # Installs the newest backports kernel of a series (image and headers) by
 # its exact package name, leaving Debian's own kernel the default.
 install_backports_kernel() {
@@ -147,6 +172,7 @@ main() {
 		[[ -d /lib/modules/$kver/kernel ]] || die "no modules for $kver in /lib/modules"
 		[[ -e /lib/modules/$kver/build ]] || log "warning: no headers for $kver (linux-headers-$kver)"
 		extract_vmlinux "$kver"
+		extract_mtty "$series" "$kver"
 		echo "$kver"
 	done
 	# QEMU 10 for the nested-QEMU test, beside the host's own (7.2).
