@@ -23,8 +23,8 @@ wrapper=$dir/qemu-system-x86_64
 log() { echo "fetch-qemu.sh: $*" >&2; }
 die() { log "error: $*"; exit 1; }
 
-[[ -s $dir/.version && -x $wrapper && -x $dir/root/usr/bin/qemu-system-x86_64 ]] &&
-	exit 0
+bin=usr/bin/qemu-system-x86_64
+[[ -s $dir/.version && -x $wrapper && -x $dir/root/$bin ]] && exit 0
 
 # The newest version the suite offers; a fresh machine may have no lists yet.
 version() {
@@ -52,7 +52,7 @@ for deb in "$tmp"/debs/*.deb; do
 	dpkg -x "$deb" "$tmp/root"
 done
 rm -rf "$tmp/debs"
-[[ -x $tmp/root/usr/bin/qemu-system-x86_64 ]] || die "no qemu-system-x86_64 in the packages"
+[[ -x $tmp/root/$bin ]] || die "no $bin in the packages"
 
 # -L: its own data first (the option ROMs, keymaps), then SeaBIOS, whose
 # bios-256k.bin the data package only links to. QEMU_MODULE_DIR: its own
@@ -61,11 +61,13 @@ cat >"$tmp/qemu-system-x86_64" <<'EOF'
 #!/bin/sh
 # Written by tools/testing/qemu/fetch-qemu.sh: the unpacked QEMU.
 d=$(dirname "$0")/root
-QEMU_MODULE_DIR=$d/usr/lib/x86_64-linux-gnu/qemu exec "$d/usr/bin/qemu-system-x86_64" \
+QEMU_MODULE_DIR=$d/usr/lib/x86_64-linux-gnu/qemu \
+	exec "$d/usr/bin/qemu-system-x86_64" \
 	-L "$d/usr/share/qemu" -L /usr/share/seabios "$@"
 EOF
 chmod 755 "$tmp/qemu-system-x86_64"
-"$tmp/qemu-system-x86_64" --version | head -n 1 >&2 || die "the unpacked QEMU does not run"
+"$tmp/qemu-system-x86_64" --version | head -n 1 >&2 ||
+	die "the unpacked QEMU does not run"
 echo "$ver" >"$tmp/.version"
 rm -rf "$dir"
 mv "$tmp" "$dir"

@@ -131,8 +131,8 @@ if ! modinfo -p "$module" | grep -q '^compat_type1:'; then
 	skip "the module has no compat_type1 parameter (no type1 compat mode)"
 	exit
 fi
-ok "mtty.ko was built for $(uname -r)" \
-	test "$(modinfo -F vermagic "$mtty" 2>/dev/null | cut -d' ' -f1)" = "$(uname -r)"
+vermagic=$(modinfo -F vermagic "$mtty" 2>/dev/null)
+ok "mtty.ko was built for $(uname -r)" test "${vermagic%% *}" = "$(uname -r)"
 ok "modprobe mdev" modprobe mdev
 ok "insmod mtty.ko" insmod "$mtty"
 types=("$parent"/mdev_supported_types/*)

@@ -11,6 +11,7 @@
 # (s) fails a wait early once QEMU has used no CPU time for that long (hung,
 # not slow).
 # shellcheck shell=bash
+# shellcheck disable=SC2034 # variables for the scripts that source this
 
 dbg=/sys/kernel/debug/vfio_iommu_range
 logdir=${VM_OUT:-/tmp}
