@@ -190,7 +190,8 @@ GUEST_EXTRAS_vtd := $(MTTY) $(QEMU10)
 GUEST_ENV_vtd := NESTED_QEMUS="qemu-system-x86_64 $(QEMU10)" MTTY=$(MTTY)
 GUEST_EXTRAS = $(GUEST_EXTRAS_$(CHECK_IOMMU))
 GUEST_ENV = $(GUEST_ENV_$(CHECK_IOMMU))
-# They add about 4 minutes: more than run.sh's 15 for a loaded host's run.
+# They add 3 to 4 minutes, which would leave a loaded host's run too close
+# to run.sh's default timeout (15 minutes).
 GUEST_TIMEOUT = $(if $(GUEST_ENV),--timeout 1500)
 
 # The IOMMU of a guest run (make check IOMMUS=...): its run.sh options,

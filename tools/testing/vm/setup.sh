@@ -110,9 +110,10 @@ add_backports_source() {
 }
 
 # mtty.c, the kernel's sample mdev driver, of the series' own linux-source
-# (the version of its headers: a backports kernel's source is installed by
-# that exact version) into build/mtty-SERIES/, re-extracted when the tarball
-# changes. The Makefile builds it for the guest.
+# (the version of its headers if the archive still has it, else the newest:
+# the sample hardly changes within a series) into build/mtty-SERIES/,
+# re-extracted when the tarball changes. The Makefile builds it for the
+# guest against the headers.
 extract_mtty() {
 	local series=$1 kver=$2 tarball=/usr/src/linux-source-$1.tar.xz
 	local out=$BUILD/mtty-$1 key ver
@@ -122,7 +123,9 @@ extract_mtty() {
 			die "no linux-headers-$kver, whose version linux-source-$series must have"
 		log "installing linux-source-$series=$ver"
 		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-			"linux-source-$series=$ver" >&2
+			"linux-source-$series=$ver" >&2 ||
+			DEBIAN_FRONTEND=noninteractive apt-get install -y \
+				--no-install-recommends "linux-source-$series" >&2
 	fi
 	key=$(stat -c '%s %Y' "$tarball")
 	[[ -f $out/.stamp && $(cat "$out/.stamp") == "$key" ]] && return 0
