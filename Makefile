@@ -164,6 +164,36 @@ _run: modules demo
 
 GUEST_TESTS ?= tools/testing/run-guest-tests.sh
 
+# mtty, the kernel's sample mdev driver, from the linux-source of the guest
+# kernel's series (setup.sh extracts it; never in this tree), built as an
+# out-of-tree module against KDIR, for the guest's mdev-mtty.sh.
+MTTY_DIR = $(BUILD)/mtty-$(shell echo $(KVER) | cut -d. -f1,2)
+MTTY := $(MODDIR)/mtty.ko
+
+$(MTTY): $(MTTY_DIR)/mtty.c
+	@mkdir -p $(MODDIR)/mtty
+	cp $< $(MODDIR)/mtty/
+	echo 'obj-m := mtty.o' > $(MODDIR)/mtty/Kbuild
+	$(MAKE) -C $(KDIR) M=$(MODDIR)/mtty modules
+	cp $(MODDIR)/mtty/mtty.ko $@
+
+# QEMU 10 from bookworm-backports, unpacked beside the host's 7.2.
+QEMU10 := $(BUILD)/qemu-10/qemu-system-x86_64
+
+$(QEMU10):
+	tools/testing/qemu/fetch-qemu.sh $(BUILD)/qemu-10
+
+# What the plain VT-d runs add in the guest (Documentation/qemu.rst): the
+# nested-QEMU test with QEMU 10 too, and mtty on the module. GUEST_EXTRAS
+# are built first, GUEST_ENV goes before the guest's command.
+GUEST_EXTRAS_vtd := $(MTTY) $(QEMU10)
+GUEST_ENV_vtd := NESTED_QEMUS="qemu-system-x86_64 $(QEMU10)" MTTY=$(MTTY)
+GUEST_EXTRAS = $(GUEST_EXTRAS_$(CHECK_IOMMU))
+GUEST_ENV = $(GUEST_ENV_$(CHECK_IOMMU))
+# They add 3 to 4 minutes, which would leave a loaded host's run too close
+# to run.sh's default timeout (15 minutes).
+GUEST_TIMEOUT = $(if $(GUEST_ENV),--timeout 1500)
+
 # The IOMMU of a guest run (make check IOMMUS=...): its run.sh options,
 # its name in the output and its logs' directory. vtd keeps the plain
 # names (build/vm/check-<kernel>/, "<kernel>: N passed, ...").
@@ -183,14 +213,14 @@ SUMMARY = $(BUILD)/vm/summary-$(KVER)$(CHECK_SUFFIX)
 
 # The "# top:" lines are the DMA at the top of the space, type1 beside
 # this module (vfio_range_top_test): on record, whatever type1 does.
-_check: modules selftests
+_check: modules selftests $(GUEST_EXTRAS)
 	@test -n "$(filter $(CHECK_IOMMU),vtd vtd48 amd virtio)" || \
 		{ echo "unknown IOMMU '$(CHECK_IOMMU)' (vtd vtd48 amd virtio)" >&2; exit 2; }
 	@echo "=== $(CHECK_NAME)"
 	@rm -f $(SUMMARY); rc=0; \
-	$(VM_RUN) --kver $(KVER) $(IOMMU_ARGS_$(CHECK_IOMMU)) $(VM_ARGS) \
-		--out $(CHECK_OUT) -- \
-		'$(GUEST_TESTS) $(MODDIR) $(SELFTEST_OUT) $(GUEST_ARGS)' || rc=$$?; \
+	$(VM_RUN) --kver $(KVER) $(IOMMU_ARGS_$(CHECK_IOMMU)) $(GUEST_TIMEOUT) \
+		$(VM_ARGS) --out $(CHECK_OUT) -- \
+		'$(GUEST_ENV) $(GUEST_TESTS) $(MODDIR) $(SELFTEST_OUT) $(GUEST_ARGS)' || rc=$$?; \
 	grep -h '^# top: ' $(CHECK_OUT)/output.txt 2>/dev/null | \
 		sed 's/^# top: /$(CHECK_NAME) top: /'; \
 	tools/testing/summarize.sh $(CHECK_OUT)/output.txt $$rc | \
@@ -226,6 +256,7 @@ check-debug: deps
 	$(MAKE) --no-print-directory _check $$dbg \
 		SUMMARY=$(DEBUG_SUMMARY)-tests CHECK_OUT=$$out \
 		GUEST_TESTS=tools/testing/debug-guest-tests.sh GUEST_ARGS=$(PLANT) \
+		GUEST_EXTRAS= GUEST_ENV= \
 		VM_ARGS="$$vm --timeout 5400" || { rc=1; \
 		[ -s $(DEBUG_SUMMARY)-tests ] || echo "0 passed, 1 failed, 0 skipped" \
 			> $(DEBUG_SUMMARY)-tests; }; \
@@ -289,4 +320,4 @@ dkms-check: deps
 	@tools/build/dkms-check.sh $$($(SETUP) $(KERNELS))
 
 clean:
-	rm -rf $(BUILD)/*/src $(BUILD)/selftests $(BUILD)/demo $(BUILD)/vm
+	rm -rf $(BUILD)/*/src $(BUILD)/*/mtty $(BUILD)/selftests $(BUILD)/demo $(BUILD)/vm

@@ -57,13 +57,26 @@ check "compat_type1=1 taken at load" \
 	grep -qx Y /sys/module/vfio_iommu_range/parameters/compat_type1
 check "rmmod again" rmmod vfio_iommu_range
 
-# Last: it loads the module in its type1 compat mode and unloads
-# vfio_iommu_type1 for a while (it loads it again at the end).
-echo "# ===== nested-qemu.sh"
-tools/testing/qemu/nested-qemu.sh "$module" 2>&1 | tee /tmp/selftest.out
-status=${PIPESTATUS[0]}
-check "nested-qemu.sh ran to its summary (exit status $status)" \
-	grep -q '^# Totals:' /tmp/selftest.out
-check "vfio_iommu_type1 loaded again" loaded vfio_iommu_type1
+# Last: they load the module in its type1 compat mode and unload
+# vfio_iommu_type1 for a while (they load it again at the end).
+# nested-qemu.sh: once for each QEMU of $NESTED_QEMUS (default: the host's).
+# mdev-mtty.sh: if $MTTY names an mtty.ko (make check gives both on some
+# configurations only: Documentation/qemu.rst).
+qemu_test() { # name script args...
+	local name=$1 status
+	shift
+	echo "# ===== $name"
+	"$@" 2>&1 | tee /tmp/selftest.out
+	status=${PIPESTATUS[0]}
+	check "$name ran to its summary (exit status $status)" \
+		grep -q '^# Totals:' /tmp/selftest.out
+	check "vfio_iommu_type1 loaded again" loaded vfio_iommu_type1
+}
+for qemu in ${NESTED_QEMUS:-qemu-system-x86_64}; do
+	QEMU=$qemu qemu_test "nested-qemu.sh ($qemu)" \
+		tools/testing/qemu/nested-qemu.sh "$module"
+done
+[ -z "${MTTY:-}" ] ||
+	qemu_test mdev-mtty.sh tools/testing/qemu/mdev-mtty.sh "$module" "$MTTY"
 
 echo "# Totals: pass:$pass fail:$fail xfail:0 xpass:0 skip:0 error:0"

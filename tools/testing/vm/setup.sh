@@ -94,6 +94,49 @@ extract_vmlinux() {
 
 BACKPORTS_SOURCE=/etc/apt/sources.list.d/vfio-range-bookworm-backports.sources
 
+# Adds the bookworm-backports apt source unless there is one.
+add_backports_source() {
+	grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d &&
+		return 0
+	[[ $(id -u) -eq 0 ]] || die "no bookworm-backports apt source, run as root"
+	log "adding the bookworm-backports apt source"
+	cat >"$BACKPORTS_SOURCE" <<-EOF2
+	Types: deb
+	URIs: http://deb.debian.org/debian
+	Suites: bookworm-backports
+	Components: main
+	Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+	EOF2
+}
+
+# mtty.c, the kernel's sample mdev driver, of the series' own linux-source
+# (the version of its headers if the archive still has it, else the newest:
+# the sample hardly changes within a series) into build/mtty-SERIES/,
+# re-extracted when the tarball changes. The Makefile builds it for the
+# guest against the headers.
+extract_mtty() {
+	local series=$1 kver=$2 tarball=/usr/src/linux-source-$1.tar.xz
+	local out=$BUILD/mtty-$1 key ver
+	if [[ ! -f $tarball ]]; then
+		[[ $(id -u) -eq 0 ]] || die "no $tarball, run as root"
+		ver=$(dpkg-query -W -f '${Version}' "linux-headers-$kver" 2>/dev/null) ||
+			die "no linux-headers-$kver, whose version linux-source-$series must have"
+		log "installing linux-source-$series=$ver"
+		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+			"linux-source-$series=$ver" >&2 ||
+			DEBIAN_FRONTEND=noninteractive apt-get install -y \
+				--no-install-recommends "linux-source-$series" >&2
+	fi
+	key=$(stat -c '%s %Y' "$tarball")
+	[[ -f $out/.stamp && $(cat "$out/.stamp") == "$key" ]] && return 0
+	log "extracting mtty.c from $tarball to $out"
+	rm -rf "$out"
+	mkdir -p "$out"
+	tar -xJf "$tarball" -C "$out" --strip-components=3 \
+		"linux-source-$series/samples/vfio-mdev/mtty.c"
+	echo "$key" >"$out/.stamp"
+}
+
 # Installs the newest backports kernel of a series (image and headers) by
 # its exact package name, leaving Debian's own kernel the default.
 install_backports_kernel() {
@@ -101,16 +144,7 @@ install_backports_kernel() {
 
 	pick_kver "$series" >/dev/null && return 0
 	[[ $(id -u) -eq 0 ]] || die "kernel $series missing, run as root"
-	if ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d; then
-		log "adding the bookworm-backports apt source"
-		cat >"$BACKPORTS_SOURCE" <<-EOF2
-		Types: deb
-		URIs: http://deb.debian.org/debian
-		Suites: bookworm-backports
-		Components: main
-		Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-		EOF2
-	fi
+	add_backports_source
 	apt-get update >&2
 	image=$(apt-cache show -o APT::Default-Release=bookworm-backports \
 		"linux-image-amd64" 2>/dev/null |
@@ -141,8 +175,12 @@ main() {
 		[[ -d /lib/modules/$kver/kernel ]] || die "no modules for $kver in /lib/modules"
 		[[ -e /lib/modules/$kver/build ]] || log "warning: no headers for $kver (linux-headers-$kver)"
 		extract_vmlinux "$kver"
+		extract_mtty "$series" "$kver"
 		echo "$kver"
 	done
+	# QEMU 10 for the nested-QEMU test, beside the host's own (7.2).
+	add_backports_source
+	"$REPO/tools/testing/qemu/fetch-qemu.sh" "$BUILD/qemu-10"
 }
 
 main "$@"
