@@ -94,8 +94,9 @@ run: deps
 
 # Lint once, then the suite on every configuration of the matrix: each
 # kernel of KERNELS with each IOMMU of IOMMUS (vtd48 on the last kernel
-# only, virtio not on 6.1, which has no virtio_iommu). Every run ends in a
-# line of its own; the closing line adds them up.
+# only, virtio not on 6.1, which has no virtio_iommu), then DPDK's testpmd
+# (_dpdk, below). Every run ends in a line of its own; the closing line
+# adds them up.
 check:
 	@$(SETUP) $(KERNELS) >/dev/null
 	@rm -f $(BUILD)/vm/summary-*; mkdir -p $(BUILD)/vm; \
