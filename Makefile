@@ -208,7 +208,8 @@ _check: modules selftests
 # then on the module in compat mode with type1 unloaded
 # (tools/testing/dpdk/testpmd.sh): a guest run of its own, once, on 6.1
 # with VT-d, when make check's matrix has that configuration. 256 2 MiB
-# hugepages: testpmd takes 128 MiB of them.
+# hugepages: testpmd takes 128 MiB of them. VM_ARGS adds run.sh options
+# (e.g. --iommu amd, --nics virtio: the last --nics wins).
 DPDK_KERNEL := 6.1
 DPDK_CHECK := $(and $(filter $(DPDK_KERNEL),$(KERNELS)),$(filter vtd,$(IOMMUS)))
 DPDK_OUT = $(BUILD)/vm/dpdk-$(KVER)
@@ -217,7 +218,7 @@ DPDK_SUMMARY = $(BUILD)/vm/summary-$(KVER)-dpdk
 _dpdk: modules
 	@echo "=== $(KVER) (DPDK testpmd)"
 	@rm -f $(DPDK_SUMMARY); rc=0; \
-	$(VM_RUN) --kver $(KVER) --nics e1000 --append hugepages=256 \
+	$(VM_RUN) --kver $(KVER) --nics e1000 --append hugepages=256 $(VM_ARGS) \
 		--out $(DPDK_OUT) -- 'tools/testing/dpdk/testpmd.sh $(MODULE)' || \
 		rc=$$?; \
 	tools/testing/summarize.sh $(DPDK_OUT)/output.txt $$rc | \
