@@ -51,7 +51,7 @@ DEMO := $(BUILD)/demo/vfio-range-demo
 
 .PHONY: all modules selftests demo deps run check clean lint install \
 	dkms-check bench check-debug \
-	_run _check _lint _bench _lockdep_control
+	_run _check _dpdk _lint _bench _lockdep_control
 
 all: modules
 
@@ -94,8 +94,9 @@ run: deps
 
 # Lint once, then the suite on every configuration of the matrix: each
 # kernel of KERNELS with each IOMMU of IOMMUS (vtd48 on the last kernel
-# only, virtio not on 6.1, which has no virtio_iommu). Every run ends in a
-# line of its own; the closing line adds them up.
+# only, virtio not on 6.1, which has no virtio_iommu), then DPDK's testpmd
+# (_dpdk, below). Every run ends in a line of its own; the closing line
+# adds them up.
 check:
 	@$(SETUP) $(KERNELS) >/dev/null
 	@rm -f $(BUILD)/vm/summary-*; mkdir -p $(BUILD)/vm; \
@@ -122,6 +123,11 @@ check:
 				CHECK_IOMMU=$$iommu || rc=1; \
 		done; \
 	done; \
+	if [ -n "$(DPDK_CHECK)" ]; then \
+		n=$$((n + 1)); \
+		$(MAKE) --no-print-directory _dpdk \
+			KVER=$$($(SETUP) --kver $(DPDK_KERNEL)) || rc=1; \
+	fi; \
 	echo "check: lint, dkms and $$n guest runs in $$(( ($$(date +%s) - start + 30) / 60 )) min"; \
 	cat $(BUILD)/vm/summary-* | awk -F'[ ,]+' \
 		'{ p += $$1; f += $$3; s += $$5 } END { print p " passed, " f " failed, " s " skipped" }'; \
@@ -227,6 +233,28 @@ _check: modules selftests $(GUEST_EXTRAS)
 		tee $(SUMMARY).tmp | sed 's/^\([0-9]\)/$(CHECK_NAME): \1/'; \
 	tail -n 1 $(SUMMARY).tmp > $(SUMMARY); rm -f $(SUMMARY).tmp; \
 	grep -q ' 0 failed' $(SUMMARY)
+
+# DPDK's testpmd forwarding between two e1000 NICs, on vfio_iommu_type1 and
+# then on the module in compat mode with type1 unloaded
+# (tools/testing/dpdk/testpmd.sh): a guest run of its own, once, on 6.1
+# with VT-d, when make check's matrix has that configuration. 256 2 MiB
+# hugepages: testpmd takes 128 MiB of them. VM_ARGS adds run.sh options
+# (e.g. --iommu amd, --nics virtio: the last --nics wins).
+DPDK_KERNEL := 6.1
+DPDK_CHECK := $(and $(filter $(DPDK_KERNEL),$(KERNELS)),$(filter vtd,$(IOMMUS)))
+DPDK_OUT = $(BUILD)/vm/dpdk-$(KVER)
+DPDK_SUMMARY = $(BUILD)/vm/summary-$(KVER)-dpdk
+
+_dpdk: modules
+	@echo "=== $(KVER) (DPDK testpmd)"
+	@rm -f $(DPDK_SUMMARY); rc=0; \
+	$(VM_RUN) --kver $(KVER) --nics e1000 --append hugepages=256 $(VM_ARGS) \
+		--out $(DPDK_OUT) -- 'tools/testing/dpdk/testpmd.sh $(MODULE)' || \
+		rc=$$?; \
+	tools/testing/summarize.sh $(DPDK_OUT)/output.txt $$rc | \
+		tee $(DPDK_SUMMARY).tmp | sed 's/^\([0-9]\)/$(KVER) (DPDK testpmd): \1/'; \
+	tail -n 1 $(DPDK_SUMMARY).tmp > $(DPDK_SUMMARY); rm -f $(DPDK_SUMMARY).tmp; \
+	grep -q ' 0 failed' $(DPDK_SUMMARY)
 
 # The suite on the debug kernel of tools/testing/vm/debug.config, plus the
 # KUnit tests, a kmemleak scan and its positive control

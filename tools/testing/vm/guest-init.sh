@@ -2,7 +2,8 @@
 # /init of the test guest's initramfs (busybox sh, PID 1); run.sh builds it in.
 #
 # Mounts the host root (9p, read-only) at /host and the writable out share at
-# /out, and again over $VM_OUT inside /host; binds edu to vfio-pci; runs
+# /out, and again over $VM_OUT inside /host; binds edu (and the NICs of
+# run.sh --nics) to vfio-pci; runs
 # $VM_OUT/cmd.sh in `chroot /host` from $VM_CWD, tee-ing to /out/output.txt;
 # saves dmesg; writes /out/status last; powers off. PID 1 must never exit
 # (that panics), so every path ends in finish().
@@ -56,7 +57,7 @@ mount_9p out /out || fail "cannot mount out share"
 OUT_MOUNTED=1
 [ -f /out/vm.conf ] || fail "no vm.conf in out share"
 # shellcheck source=/dev/null
-. /out/vm.conf # VM_OUT, VM_CWD, VM_MODDIR, VM_IOMMU (written by run.sh)
+. /out/vm.conf # VM_OUT, VM_CWD, VM_MODDIR, VM_IOMMU, VM_NIC_IDS (run.sh)
 
 # The share is read-only: mount everything the command may need to write.
 H=/host
@@ -84,6 +85,18 @@ if [ -n "$VM_MODDIR" ]; then
 	mount -o bind "$H$VM_MODDIR" $H/lib/modules || fail "cannot bind $VM_MODDIR"
 fi
 chroot $H modprobe vfio-pci ids=1234:11e8 || fail "modprobe vfio-pci"
+# The NICs by driver_override: virtio_pci (in the initramfs, for 9p) has
+# already taken a virtio-net device, which must be unbound first.
+for d in /sys/bus/pci/devices/*; do
+	[ -n "${VM_NIC_IDS:-}" ] || break
+	id=$(cat "$d/vendor" "$d/device" | sed 's/^0x//' | tr '\n' ':')
+	[ "${id%:}" = "$VM_NIC_IDS" ] || continue
+	[ -e "$d/driver" ] && echo "${d##*/}" >"$d/driver/unbind"
+	echo vfio-pci >"$d/driver_override"
+	echo "${d##*/}" >/sys/bus/pci/drivers_probe
+	[ -e /sys/bus/pci/drivers/vfio-pci/"${d##*/}" ] ||
+		fail "cannot bind NIC ${d##*/} ($VM_NIC_IDS) to vfio-pci"
+done
 has_group() {
 	for g in "$H"/dev/vfio/[0-9]*; do
 		[ -e "$g" ] && return 0

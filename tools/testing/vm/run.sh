@@ -24,6 +24,7 @@ EDU_DEVICES=2
 IOMMU=intel
 AW_BITS=
 EDU_DMA_MASK=
+NICS=
 OUT=$VMDIR/out
 
 # Top-level modules the initramfs needs to mount the 9p shares; their
@@ -38,7 +39,7 @@ usage() {
 	cat >&2 <<-EOF
 	usage: $0 [--kver VER] [--timeout SEC] [--mem SIZE] [--append 'ARGS'] [--edu N]
 	          [--iommu intel|amd|virtio] [--aw-bits 39|48] [--edu-dma-mask MASK]
-	          [--out DIR] [--kernel IMAGE --moddir DIR] -- 'shell command'
+	          [--nics e1000|virtio] [--out DIR] [--kernel IMAGE --moddir DIR] -- 'shell command'
 	EOF
 	exit 2
 }
@@ -54,6 +55,7 @@ parse_args() {
 		--iommu) IOMMU=${2:?}; shift 2 ;;
 		--aw-bits) AW_BITS=${2:?}; shift 2 ;;
 		--edu-dma-mask) EDU_DMA_MASK=${2:?}; shift 2 ;;
+		--nics) NICS=${2:?}; shift 2 ;;
 		--out) OUT=${2:?}; shift 2 ;;
 		--kernel) KERNEL=${2:?}; shift 2 ;;
 		--moddir) MODROOT=${2:?}; shift 2 ;;
@@ -77,6 +79,8 @@ parse_args() {
 		EDU_DMA_MASK=0xffffffffffffffff
 	[[ -z $EDU_DMA_MASK || $EDU_DMA_MASK =~ ^0x[0-9a-fA-F]{1,16}$ ]] ||
 		die "--edu-dma-mask wants a hex mask (0x...)" 2
+	[[ -z $NICS || $NICS =~ ^(e1000|virtio)$ ]] ||
+		die "--nics wants e1000 or virtio" 2
 	# The firmware (ACPI VIOT) puts the 9p devices behind virtio-iommu
 	# too: their probe waits for its driver, which must come after
 	# virtio_pci (it is a virtio device) and before the 9p mounts.
@@ -103,6 +107,24 @@ iommu_append() {
 	intel) echo "intel_iommu=on" ;;
 	amd | virtio) ;;
 	esac
+}
+
+# Two NICs of model $NICS on one QEMU hub, so what one sends the other
+# receives, with the PCI vendor:device the guest binds to vfio-pci. A
+# virtio-net device must go through the IOMMU (iommu_platform) like any
+# other: without it QEMU would take the IOVAs for guest-physical
+# addresses.
+nic_devices() {
+	local i model
+	case $NICS in
+	e1000) model=e1000 NIC_IDS=8086:100e ;;
+	virtio) model=virtio-net-pci,disable-legacy=on,iommu_platform=on NIC_IDS=1af4:1041 ;;
+	*) return 0 ;;
+	esac
+	for i in 0 1; do
+		NIC_ARGS+=(-netdev "hubport,id=nic$i,hubid=0"
+			-device "$model,netdev=nic$i,mac=52:54:00:00:00:1$i")
+	done
 }
 
 # Print module paths (relative to /lib/modules/$KVER) in load order:
@@ -188,8 +210,10 @@ run_guest() {
 	done
 	printf '%s\n' "$CMD" >"$OUT/cmd.sh"
 	# Sourced by the guest init: single quotes are safe (paths checked in main).
-	printf "VM_OUT='%s'\nVM_CWD='%s'\nVM_MODDIR='%s'\nVM_IOMMU='%s'\n" \
-		"$OUT" "$REPO" "$GUEST_MODDIR" "$IOMMU" >"$OUT/vm.conf"
+	NIC_ARGS=() NIC_IDS=
+	nic_devices
+	printf "VM_OUT='%s'\nVM_CWD='%s'\nVM_MODDIR='%s'\nVM_IOMMU='%s'\nVM_NIC_IDS='%s'\n" \
+		"$OUT" "$REPO" "$GUEST_MODDIR" "$IOMMU" "$NIC_IDS" >"$OUT/vm.conf"
 
 	# no_timer_check: on a busy host TCG can be too slow for the boot-time
 	# check of the timer through the remapped IO-APIC, which then panics.
@@ -214,6 +238,7 @@ run_guest() {
 	for ((i = 0; i < EDU_DEVICES; i++)); do
 		qemu+=(-device "edu${EDU_DMA_MASK:+,dma_mask=$EDU_DMA_MASK}")
 	done
+	qemu+=("${NIC_ARGS[@]}")
 
 	log "booting $KVER, IOMMU $(iommu_device) (timeout ${TIMEOUT}s, console: $OUT/console.log)"
 	local start=$SECONDS

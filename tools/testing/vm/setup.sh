@@ -21,7 +21,7 @@ SRC_DIR=$BUILD/src-6.1
 
 PACKAGES=(build-essential linux-image-amd64 linux-headers-amd64 linux-source-6.1
 	qemu-system-x86 busybox-static dwarves bpftool cpio kmod xz-utils zstd
-	sparse coccinelle python3 dkms)
+	sparse coccinelle python3 dkms dpdk-dev)
 
 # Only the parts of the kernel tree the project uses (tarball is ~140 MB).
 SRC_PATHS=(tools/testing/selftests/kselftest_harness.h
