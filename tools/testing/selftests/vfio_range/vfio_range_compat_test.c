@@ -161,8 +161,8 @@ TEST_F(compat, extensions)
 	ASSERT_EQ(1, ioctl(fd, VFIO_CHECK_EXTENSION, VFIO_UNMAP_ALL));
 	ASSERT_EQ(1, ioctl(fd, VFIO_CHECK_EXTENSION, VFIO_RANGE_IOMMU));
 	ASSERT_EQ(1, ioctl(fd, VFIO_CHECK_EXTENSION, VFIO_TYPE1_IOMMU));
-	/* Not offered: vaddr updates, nesting. */
-	ASSERT_EQ(0, ioctl(fd, VFIO_CHECK_EXTENSION, VFIO_UPDATE_VADDR));
+	/* Offered without emulated devices, as type1; nesting is not. */
+	ASSERT_EQ(1, ioctl(fd, VFIO_CHECK_EXTENSION, VFIO_UPDATE_VADDR));
 	ASSERT_EQ(0, ioctl(fd, VFIO_CHECK_EXTENSION,
 			   VFIO_TYPE1_NESTING_IOMMU));
 
@@ -189,7 +189,7 @@ TEST_F(compat, map_errnos)
 	err_map_dma(EINVAL, self->buf, b, pg, 0);
 	err_map_dma(EINVAL, self->buf, b, pg, T1_RW | (1U << 3));
 	err_map_dma(EINVAL, self->buf, b, pg, T1_RW | (1U << 31));
-	err_map_dma(EINVAL, self->buf, b, pg, VFIO_DMA_MAP_FLAG_VADDR);
+	err_map_dma(ENOENT, self->buf, b, pg, VFIO_DMA_MAP_FLAG_VADDR);
 	err_map_dma(EINVAL, self->buf, b, pg, T1_RW | VFIO_DMA_MAP_FLAG_VADDR);
 
 	/* Sizes, alignment, wrapping. */
@@ -276,8 +276,11 @@ TEST_F(compat, unmap_errnos)
 	err_unmap_dma_flags(EINVAL, b, 4 * pg, 1U << 31);
 	err_unmap_dma_flags(EINVAL, b, 4 * pg,
 			    VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP);
-	err_unmap_dma_flags(EINVAL, b, 4 * pg, VFIO_DMA_UNMAP_FLAG_VADDR);
-	err_unmap_dma_flags(EINVAL, 0, 0,
+	err_unmap_dma_flags(EINVAL, b, pg, VFIO_DMA_UNMAP_FLAG_VADDR);
+	err_unmap_dma_flags(EINVAL, b, 4 * pg,
+			    VFIO_DMA_UNMAP_FLAG_VADDR |
+			    VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP);
+	err_unmap_dma_flags(EINVAL, pg, 0,
 			    VFIO_DMA_UNMAP_FLAG_ALL | VFIO_DMA_UNMAP_FLAG_VADDR);
 
 	/* Alignment, sizes, wrapping. */
