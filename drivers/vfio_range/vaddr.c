@@ -122,9 +122,9 @@ out_unlock:
  * Return: 0; -ENOENT if no mapping meets [@start, @last]; -EINVAL if the
  * one there has another extent or a valid vaddr, @vaddr and @start differ
  * in their offset in a page, or the new address shows other memory;
- * -EOVERFLOW if the new user range wraps; -EFAULT if it cannot be read (or written, for a writable
- * mapping); -ENOMEM past the process's RLIMIT_MEMLOCK. On error the
- * mapping stays invalid and unchanged.
+ * -EOVERFLOW if the new user range wraps; -EFAULT if it cannot be read
+ * (or written, for a writable mapping); -ENOMEM past the process's
+ * RLIMIT_MEMLOCK. On error the mapping stays invalid and unchanged.
  */
 int vrange_vaddr_update(struct vrange_iommu *iommu, u64 start, u64 last,
 			u64 vaddr)
