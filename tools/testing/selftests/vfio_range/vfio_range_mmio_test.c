@@ -584,6 +584,83 @@ TEST_F(mmio, revoke_partial)
 	test_vmlck(0);
 }
 
+/*
+ * Live update of a BAR mapping: until its update it is watched through the
+ * old user mapping, afterwards through the new one, which must show the
+ * same PFNs with the access the request needs.
+ */
+TEST_F(mmio, vaddr_update)
+{
+	const __u64 half = SZ_1M / 2;
+	char *bar2, *bar3, *ro;
+	__u64 bytes;
+
+	test_range_map(self->ram, IOVA_RAM, IOVA_RAM + BUF_SIZE - 1);
+	bar2 = bar_mmap(&self->edu[0], PROT_READ | PROT_WRITE);
+	bar3 = bar_mmap(&self->edu[0], PROT_READ | PROT_WRITE);
+	ro = bar_mmap(&self->edu[0], PROT_READ);
+	ASSERT_NE(NULL, bar2);
+	ASSERT_NE(NULL, bar3);
+	ASSERT_NE(NULL, ro);
+	test_range_map_flags(bar2, IOVA_BAR, IOVA_BAR + half - 1, DMA_RW);
+	ASSERT_EQ(0, _test_range_unmap(self->container_fd, 0, U64_MAX,
+				       VFIO_RANGE_UNMAP_VADDR, &bytes));
+	ASSERT_EQ(BUF_SIZE + half, bytes);
+	/* DMA goes on while the vaddr is invalid. */
+	ASSERT_EQ(EDU_IDENT, p2p_read(reader(), IOVA_BAR));
+
+	/* Other PFNs, RAM, too little access, leaving the mapping. */
+	test_err_range_map_flags(EINVAL, bar3 + SZ_4K, IOVA_BAR,
+				 IOVA_BAR + half - 1, VFIO_RANGE_MAP_VADDR);
+	test_err_range_map_flags(EFAULT, self->ram2, IOVA_BAR,
+				 IOVA_BAR + half - 1, VFIO_RANGE_MAP_VADDR);
+	test_err_range_map_flags(EFAULT, ro, IOVA_BAR, IOVA_BAR + half - 1,
+				 VFIO_RANGE_MAP_VADDR);
+	test_err_range_map_flags(EINVAL, bar3 + half + SZ_4K, IOVA_BAR,
+				 IOVA_BAR + half - 1, VFIO_RANGE_MAP_VADDR);
+	ASSERT_EQ(EDU_IDENT, p2p_read(reader(), IOVA_BAR));
+
+	test_range_map_flags(bar3, IOVA_BAR, IOVA_BAR + half - 1,
+			     VFIO_RANGE_MAP_VADDR);
+	test_range_map_flags(self->ram, IOVA_RAM, IOVA_RAM + BUF_SIZE - 1,
+			     VFIO_RANGE_MAP_VADDR);
+	/* The old mapping no longer matters; the new one does. */
+	ASSERT_EQ(0, munmap(bar2, SZ_1M));
+	ASSERT_EQ(EDU_IDENT, p2p_read(reader(), IOVA_BAR));
+	ASSERT_EQ(0, munmap(bar3, SZ_1M));
+	ASSERT_NE(EDU_IDENT, p2p_read(reader(), IOVA_BAR));
+	test_range_unmap(0, U64_MAX, BUF_SIZE + half);
+	ASSERT_EQ(0, munmap(ro, SZ_1M));
+	test_vmlck(0);
+}
+
+/* A BAR mapping whose old user mapping goes while invalid is revoked. */
+TEST_F(mmio, vaddr_revoked_while_invalid)
+{
+	char *bar2, *bar3;
+	__u64 bytes;
+
+	test_range_map(self->ram, IOVA_RAM, IOVA_RAM + BUF_SIZE - 1);
+	bar2 = bar_mmap(&self->edu[0], PROT_READ | PROT_WRITE);
+	bar3 = bar_mmap(&self->edu[0], PROT_READ | PROT_WRITE);
+	ASSERT_NE(NULL, bar2);
+	ASSERT_NE(NULL, bar3);
+	test_range_map_flags(bar2, IOVA_BAR, IOVA_BAR + SZ_1M - 1, DMA_R);
+	ASSERT_EQ(0, _test_range_unmap(self->container_fd, IOVA_BAR,
+				       IOVA_BAR + SZ_1M - 1,
+				       VFIO_RANGE_UNMAP_VADDR, &bytes));
+	ASSERT_EQ(SZ_1M, bytes);
+	ASSERT_EQ(0, munmap(bar2, SZ_1M));
+	ASSERT_NE(EDU_IDENT, p2p_read(reader(), IOVA_BAR));
+	/* The update takes, the mapping stays revoked. */
+	test_range_map_flags(bar3, IOVA_BAR, IOVA_BAR + SZ_1M - 1,
+			     VFIO_RANGE_MAP_VADDR);
+	ASSERT_NE(EDU_IDENT, p2p_read(reader(), IOVA_BAR));
+	test_range_unmap(0, U64_MAX, BUF_SIZE + SZ_1M);
+	ASSERT_EQ(0, munmap(bar3, SZ_1M));
+	test_vmlck(0);
+}
+
 /* ---------------------------------------------------------------------- */
 /* Notifications                                                          */
 /* ---------------------------------------------------------------------- */
