@@ -482,6 +482,30 @@ TEST_F(compat, notifier_events)
 	close(nfd);
 }
 
+/*
+ * Unlike type1, an update checks the new address: it must show the pages
+ * the mapping pinned, or the mapping stays invalid.
+ */
+TEST_F(compat, vaddr_checks_new_address)
+{
+	const __u64 pg = self->pg, b = IOVA_BASE;
+	const __u32 vaddr = VFIO_DMA_MAP_FLAG_VADDR;
+	char *none = test_mmap(4 * pg, PROT_NONE);
+
+	ASSERT_NE(NULL, none);
+	map_dma(self->buf, b, 4 * pg, T1_RW);
+	unmap_dma_flags(0, 0, VFIO_DMA_UNMAP_FLAG_VADDR |
+		       VFIO_DMA_UNMAP_FLAG_ALL, 4 * pg);
+	err_map_dma(EFAULT, none, b, 4 * pg, vaddr);
+	err_map_dma(EINVAL, self->buf + 4 * pg, b, 4 * pg, vaddr);
+	/* Still invalid: it cannot be invalidated again. */
+	err_unmap_dma_flags(EINVAL, b, 4 * pg, VFIO_DMA_UNMAP_FLAG_VADDR);
+	map_dma(self->buf, b, 4 * pg, vaddr);
+	err_map_dma(EINVAL, self->buf, b, 4 * pg, vaddr);
+	unmap_dma_all(4 * pg);
+	munmap(none, 4 * pg);
+}
+
 /* The edu device's DMA goes through MAP_DMA mappings, and only them. */
 TEST_F(compat, edu_dma)
 {
@@ -779,6 +803,26 @@ static const struct diff_op diff_ops_vaddr[] = {
 	UNMAP(VFIO_DMA_UNMAP_FLAG_ALL, P(0), P(0)),	/* nothing: 0 */
 };
 
+/* The same on v1, whose unmap rule picks the mappings invalidated. */
+static const struct diff_op diff_ops_vaddr_v1[] = {
+	MAP(T1_RW, VA_SHARED(0), P(0), P(4)),	/* A [0, 4) */
+	MAP(T1_RW, VA_SHARED(4), P(4), P(2)),	/* B [4, 6) */
+	MAP(T1_R, VA_SHARED(8), P(8), P(1)),	/* C [8, 9) */
+	UNMAP_VADDR(P(1), P(4)),		/* from inside A: 0 */
+	UNMAP_VADDR(P(4), P(1)),		/* B's first page: all of B */
+	UNMAP_VADDR(P(3), P(2)),		/* gap-less: inside A, 0 */
+	UNMAP_VADDR(P(0), P(9)),		/* A, then B invalid: refused */
+	MAP_VADDR(VA_ALIAS(4), P(4), P(1)),	/* not B's size */
+	MAP_VADDR(VA_ALIAS(4), P(4), P(2)),
+	UNMAP_VADDR(P(0), P(9)),		/* A, B, C */
+	UNMAP(0, P(4), P(1)),			/* B, whole, invalid */
+	MAP_VADDR(VA_ALIAS(0), P(0), P(4)),
+	MAP_VADDR(VA_ALIAS(8), P(8), P(1)),
+	UNMAP(VFIO_DMA_UNMAP_FLAG_VADDR | VFIO_DMA_UNMAP_FLAG_ALL,
+	      P(0), P(0)),			/* A and C */
+	UNMAP(VFIO_DMA_UNMAP_FLAG_ALL, P(0), P(0)),
+};
+
 static __u64 diff_vaddr(const struct diff_op *op,
 			FIXTURE_DATA(front_door) *self)
 {
@@ -902,6 +946,14 @@ TEST_F(front_door, diff_type1_vaddr)
 		SKIP(return, TYPE1_MISSING);
 	diff_type1(_metadata, self, VFIO_TYPE1v2_IOMMU, diff_ops_vaddr,
 		   ARRAY_SIZE(diff_ops_vaddr));
+}
+
+TEST_F(front_door, diff_type1_vaddr_v1)
+{
+	if (!type1_loaded())
+		SKIP(return, TYPE1_MISSING);
+	diff_type1(_metadata, self, VFIO_TYPE1_IOMMU, diff_ops_vaddr_v1,
+		   ARRAY_SIZE(diff_ops_vaddr_v1));
 }
 
 TEST_HARNESS_MAIN
