@@ -150,18 +150,17 @@ int vrange_vaddr_update(struct vrange_iommu *iommu, u64 start, u64 last,
 		goto out;
 
 	/* op_lock keeps the mapping in the tree during the mm work. */
-	if (!map->length)
-		map_vaddr = vaddr;
-	else
-		map_vaddr = vaddr + (map->iova - start);
-	if (!map->length)
-		rc = 0;
-	else if (map->backing == VRANGE_MMIO)
-		rc = vrange_mmio_rebind(iommu, map, map_vaddr);
-	else
-		rc = vrange_pages_rebind(map, map_vaddr);
-	if (rc)
-		goto out;
+	map_vaddr = vaddr;
+	if (map->length) {
+		/* A trimmed BAR request maps from map->iova on. */
+		map_vaddr += map->iova - start;
+		if (map->backing == VRANGE_MMIO)
+			rc = vrange_mmio_rebind(iommu, map, map_vaddr);
+		else
+			rc = vrange_pages_rebind(map, map_vaddr);
+		if (rc)
+			goto out;
+	}
 
 	mutex_lock(&iommu->lock);
 	map->vaddr = map_vaddr;
