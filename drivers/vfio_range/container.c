@@ -289,6 +289,11 @@ int vrange_attach_group(void *iommu_data, struct iommu_group *group,
 	grp->group = group;
 
 	mutex_lock(&iommu->lock);
+	/* As type1: no group joins while a live update is under way. */
+	if (iommu->nr_vaddr_invalid) {
+		rc = -EBUSY;
+		goto out_unlock;
+	}
 	if (vrange_find_group(iommu, group)) {
 		rc = -EINVAL;
 		goto out_unlock;

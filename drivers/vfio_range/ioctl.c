@@ -55,6 +55,8 @@ static long vrange_check_extension(struct vrange_iommu *iommu,
 	case VFIO_TYPE1v2_IOMMU:
 	case VFIO_UNMAP_ALL:
 		return vrange_type1_offered(iommu);
+	case VFIO_UPDATE_VADDR:
+		return vrange_vaddr_offered(iommu);
 	default:
 		return 0;
 	}
@@ -153,7 +155,7 @@ out_free:
 static int vrange_ioctl_map(struct vrange_iommu *iommu, void __user *uptr)
 {
 	const u32 known = VFIO_RANGE_MAP_READ | VFIO_RANGE_MAP_WRITE |
-			  VFIO_RANGE_MAP_TRIM;
+			  VFIO_RANGE_MAP_TRIM | VFIO_RANGE_MAP_VADDR;
 	struct vrange_map_req req = {};
 	struct vfio_range_map cmd;
 	u32 argsz;
@@ -166,6 +168,12 @@ static int vrange_ioctl_map(struct vrange_iommu *iommu, void __user *uptr)
 		return rc;
 	if (cmd.flags & ~known || cmd.__reserved)
 		return -EINVAL;
+	if (cmd.flags & VFIO_RANGE_MAP_VADDR) {
+		if (cmd.flags != VFIO_RANGE_MAP_VADDR)
+			return -EINVAL;
+		return vrange_vaddr_update(iommu, cmd.start, cmd.last,
+					   cmd.vaddr);
+	}
 
 	if (cmd.flags & VFIO_RANGE_MAP_READ)
 		req.iommu_prot |= IOMMU_READ;
@@ -203,11 +211,15 @@ static int vrange_ioctl_unmap(struct vrange_iommu *iommu, void __user *uptr)
 				   uptr, &argsz);
 	if (rc)
 		return rc;
-	if (cmd.flags)
+	if (cmd.flags & ~VFIO_RANGE_UNMAP_VADDR)
 		return -EINVAL;
 
-	rc = vrange_unmap_range(iommu, cmd.start, cmd.last, VRANGE_UNMAP_EXACT,
-				&cmd.unmapped);
+	if (cmd.flags & VFIO_RANGE_UNMAP_VADDR)
+		rc = vrange_vaddr_invalidate(iommu, cmd.start, cmd.last,
+					     VRANGE_UNMAP_EXACT, &cmd.unmapped);
+	else
+		rc = vrange_unmap_range(iommu, cmd.start, cmd.last,
+					VRANGE_UNMAP_EXACT, &cmd.unmapped);
 	if (rc)
 		return rc;
 	return vrange_copy_outputs_out(uptr, &cmd,

@@ -513,6 +513,8 @@ static void vrange_remove_range(struct vrange_iommu *iommu, u64 start,
 		next = vrange_mapping_next(map, start, last);
 		interval_tree_remove(&map->node, &iommu->mappings);
 		iommu->nr_mappings--;
+		if (map->vaddr_invalid)
+			iommu->nr_vaddr_invalid--;
 		vrange_stat_add(iommu, VRANGE_STAT_UNMAPS, 1);
 		ut->mappings++;
 		map->mapped = false;
@@ -637,6 +639,41 @@ static bool vrange_unmap_v1_range(struct vrange_iommu *iommu, u64 start,
 	return true;
 }
 
+/**
+ * vrange_unmap_bounds() - which extents an unmap of [start, last] takes
+ * @iommu: the container, locked
+ * @start: first IOVA of the range
+ * @last: last IOVA of the range, inclusive; type1 v1's rule may move it
+ *	to the end of the extent holding it
+ * @mode: the unmap rule
+ *
+ * Shared by unmap and the vaddr invalidation, which take the same extents.
+ *
+ * Return: 1 if extents lie in the range, 0 if none does (nothing to do),
+ * -EINVAL if one straddles an edge of it (VRANGE_UNMAP_EXACT).
+ */
+int vrange_unmap_bounds(struct vrange_iommu *iommu, u64 start, u64 *last,
+			enum vrange_unmap_mode mode)
+{
+	struct vrange_mapping *map;
+
+	lockdep_assert_held(&iommu->lock);
+	if (mode == VRANGE_UNMAP_V1 &&
+	    !vrange_unmap_v1_range(iommu, start, last))
+		return 0;
+	/*
+	 * Only the extents holding start and last can straddle an edge;
+	 * check both before touching anything.
+	 */
+	map = vrange_mapping_first(iommu, start, start);
+	if (map && vrange_extent_start(map) < start)
+		return -EINVAL;
+	map = vrange_mapping_first(iommu, *last, *last);
+	if (map && vrange_extent_last(map) > *last)
+		return -EINVAL;
+	return vrange_mapping_first(iommu, start, *last) ? 1 : 0;
+}
+
 /*
  * The unmap itself. VRANGE_UNMAP_RELEASE is for the container's release:
  * pins that emulated devices failed to drop are then discarded instead of
@@ -648,7 +685,6 @@ static int __vrange_unmap(struct vrange_iommu *iommu, u64 start, u64 last,
 			  struct vrange_unmap_trace *ut)
 {
 	bool force = mode == VRANGE_UNMAP_RELEASE;
-	struct vrange_mapping *map;
 	LIST_HEAD(dead);
 	u64 seq;
 	int rc = 0;
@@ -659,25 +695,10 @@ static int __vrange_unmap(struct vrange_iommu *iommu, u64 start, u64 last,
 	mutex_lock(&iommu->op_lock);
 	ut->wait_ns = vrange_trace_since(ut->t0);
 	mutex_lock(&iommu->lock);
-	if (mode == VRANGE_UNMAP_V1 &&
-	    !vrange_unmap_v1_range(iommu, start, &last))
+	rc = vrange_unmap_bounds(iommu, start, &last, mode);
+	if (rc <= 0)
 		goto out_unlock;
-	/*
-	 * Only the extents holding start and last can straddle an edge;
-	 * check both before touching anything.
-	 */
-	map = vrange_mapping_first(iommu, start, start);
-	if (map && vrange_extent_start(map) < start) {
-		rc = -EINVAL;
-		goto out_unlock;
-	}
-	map = vrange_mapping_first(iommu, last, last);
-	if (map && vrange_extent_last(map) > last) {
-		rc = -EINVAL;
-		goto out_unlock;
-	}
-	if (!vrange_mapping_first(iommu, start, last))
-		goto out_unlock;
+	rc = 0;
 
 	vrange_mark_removing(iommu, start, last, true);
 	mutex_unlock(&iommu->lock);

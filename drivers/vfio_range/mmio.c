@@ -106,24 +106,21 @@ static bool vrange_mmio_access_kept(const struct vrange_mapping *map,
 	}
 }
 
-static bool vrange_mmio_invalidate(struct mmu_interval_notifier *sub,
-				   const struct mmu_notifier_range *range,
-				   unsigned long cur_seq)
+/*
+ * Takes @map out of the domains for good and has clients told. From the
+ * notifier, @sub is set to @cur_seq (NULL for none) under revoke_lock.
+ */
+static void vrange_mmio_revoke(struct vrange_mapping *map,
+			       struct mmu_interval_notifier *sub,
+			       unsigned long cur_seq, int reason)
 {
-	struct vrange_mapping *map =
-		container_of(sub, struct vrange_mapping, mmu_sub);
 	struct vrange_iommu *iommu = map->iommu;
 	bool revoked = false;
 
-	if (!mmu_notifier_range_blockable(range))
-		return false;
-	/* Not counted as a change: a map under way may commit. */
-	if (vrange_mmio_access_kept(map, range))
-		return true;
-
 	/* Not iommu->lock: that is held while allocating, which may reclaim. */
 	mutex_lock(&iommu->revoke_lock);
-	mmu_interval_set_seq(sub, cur_seq);
+	if (sub)
+		mmu_interval_set_seq(sub, cur_seq);
 	if (map->mapped && !map->revoked) {
 		vrange_domain_unmap_one(iommu, map);
 		WRITE_ONCE(map->revoked, true);
@@ -131,10 +128,26 @@ static bool vrange_mmio_invalidate(struct mmu_interval_notifier *sub,
 	}
 	mutex_unlock(&iommu->revoke_lock);
 	if (revoked) {
-		trace_vfio_range_revoke(iommu, map, range->event);
+		trace_vfio_range_revoke(iommu, map, reason);
 		vrange_stat_add(iommu, VRANGE_STAT_REVOCATIONS, 1);
 		schedule_work(&iommu->revoke_work);
 	}
+}
+
+static bool vrange_mmio_invalidate(struct mmu_interval_notifier *sub,
+				   const struct mmu_notifier_range *range,
+				   unsigned long cur_seq)
+{
+	struct vrange_mapping *map =
+		container_of(sub, struct vrange_mapping, mmu_sub);
+
+	if (!mmu_notifier_range_blockable(range))
+		return false;
+	/* Not counted as a change: a map under way may commit. */
+	if (vrange_mmio_access_kept(map, range))
+		return true;
+
+	vrange_mmio_revoke(map, sub, cur_seq, range->event);
 	return true;
 }
 
@@ -384,6 +397,80 @@ void vrange_mmio_release(struct vrange_mapping *map)
 {
 	if (!map->length)
 		return;
-	mmu_interval_notifier_remove(&map->mmu_sub);
+	/* Not registered: a live update failed to move it (and revoked). */
+	if (map->mmu_sub.mm)
+		mmu_interval_notifier_remove(&map->mmu_sub);
 	vrange_mmio_free_runs(map);
+}
+
+/* True if @a and @b map the same PFNs in the same order. */
+static bool vrange_mmio_same_runs(const struct vrange_mapping *a,
+				  const struct vrange_mapping *b)
+{
+	unsigned long i;
+
+	if (a->nr_runs != b->nr_runs)
+		return false;
+	for (i = 0; i < a->nr_runs; i++)
+		if (a->runs[i].pfn != b->runs[i].pfn ||
+		    a->runs[i].npages != b->runs[i].npages)
+			return false;
+	return true;
+}
+
+/**
+ * vrange_mmio_rebind() - watch a BAR mapping through a new user address
+ * @iommu: the container
+ * @map: a BAR mapping whose vaddr was invalidated; until now it was
+ *	watched through the old address, which revoked it if that lost
+ *	access
+ * @vaddr: the new address of its first page in the current process
+ *
+ * @vaddr must show the same PFNs, with the access @map needs, else nothing
+ * changes. Then the notifier moves to the current process's mapping. If
+ * that changed between the lookup and the move, the mapping is revoked, as
+ * it would have been a moment later. A revoked mapping stays revoked.
+ *
+ * Context: op_lock held, vrange_iommu.lock not held.
+ * Return: 0; -EINVAL if @vaddr shows other PFNs or leaves its BAR mapping;
+ * -EFAULT, -EAGAIN or -ENOMEM as for a map request. On error @map is
+ * unchanged.
+ */
+int vrange_mmio_rebind(struct vrange_iommu *iommu, struct vrange_mapping *map,
+		       u64 vaddr)
+{
+	struct vrange_mapping *probe;
+	int rc;
+
+	probe = kzalloc(sizeof(*probe), GFP_KERNEL_ACCOUNT);
+	if (!probe)
+		return -ENOMEM;
+	probe->iommu = iommu;
+	probe->backing = VRANGE_MMIO;
+	probe->iommu_prot = map->iommu_prot;
+	probe->vaddr = vaddr;
+	probe->length = map->length;
+	/* The probe's notifier is never mapped: it only counts changes. */
+	rc = vrange_mmio_resolve(iommu, probe);
+	if (rc)
+		goto out_free;
+	if (!vrange_mmio_same_runs(map, probe)) {
+		rc = -EINVAL;
+		goto out_release;
+	}
+
+	mmu_interval_notifier_remove(&map->mmu_sub);
+	/* Unregistered until the insert below succeeds (see release). */
+	memset(&map->mmu_sub, 0, sizeof(map->mmu_sub));
+	map->vaddr = vaddr;
+	/* The probe registered the mm's notifiers: this should not fail. */
+	if (mmu_interval_notifier_insert(&map->mmu_sub, current->mm, vaddr,
+					 map->length, &vrange_mmio_ops) ||
+	    mmu_interval_read_retry(&probe->mmu_sub, probe->mmu_seq))
+		vrange_mmio_revoke(map, NULL, 0, MMU_NOTIFY_UNMAP);
+out_release:
+	vrange_mmio_release(probe);
+out_free:
+	kfree(probe);
+	return rc;
 }

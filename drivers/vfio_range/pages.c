@@ -192,3 +192,63 @@ void vrange_pages_abandon(struct vrange_mapping *map)
 	mmdrop(map->mm);
 	map->mm = NULL;
 }
+
+/* Pins [vaddr, + npages) of the current process and checks it is @map's. */
+static int vrange_pages_same(struct vrange_mapping *map, u64 vaddr,
+			     unsigned int gup_flags)
+{
+	struct page *batch[64];
+	unsigned long done = 0;
+	int rc = 0, got, i;
+
+	while (done < map->npages && !rc) {
+		got = min_t(unsigned long, map->npages - done,
+			    ARRAY_SIZE(batch));
+		got = pin_user_pages_fast(vaddr + (done << PAGE_SHIFT), got,
+					  gup_flags, batch);
+		if (got <= 0)
+			return got ?: -EFAULT;
+		for (i = 0; i < got; i++)
+			if (batch[i] != map->pages[done + i])
+				rc = -EINVAL;
+		unpin_user_pages(batch, got);
+		done += got;
+		cond_resched();
+	}
+	return rc;
+}
+
+/**
+ * vrange_pages_rebind() - move a pinned mapping to a new user address
+ * @map: a RAM mapping whose vaddr was invalidated
+ * @vaddr: its new address in the current process
+ *
+ * The pages stay pinned as they are; @vaddr must show exactly them
+ * (writable ones for a writable mapping), else nothing changes. Their
+ * locked_vm then moves from the mapping's mm (if it still exists) to the
+ * current one; the charge to the user stays with the pin.
+ *
+ * Return: 0; -EINVAL if @vaddr shows other pages; -EFAULT if it cannot be
+ * pinned; -ENOMEM past the current process's RLIMIT_MEMLOCK.
+ */
+int vrange_pages_rebind(struct vrange_mapping *map, u64 vaddr)
+{
+	unsigned int gup_flags = map->iommu_prot & IOMMU_WRITE ? FOLL_WRITE : 0;
+	int rc;
+
+	if (!access_ok(u64_to_user_ptr(vaddr), map->npages << PAGE_SHIFT))
+		return -EFAULT;
+	rc = vrange_pages_same(map, vaddr, gup_flags);
+	if (rc)
+		return rc;
+	if (map->mm == current->mm)
+		return 0;
+	rc = account_locked_vm(current->mm, map->npages, true);
+	if (rc)
+		return rc;
+	vrange_mm_uncharge(map->mm, map->npages);
+	mmdrop(map->mm);
+	mmgrab(current->mm);
+	map->mm = current->mm;
+	return 0;
+}

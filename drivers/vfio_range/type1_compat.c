@@ -11,7 +11,8 @@
  * structures, sizes of 0, alignment, and ranges that wrap past 2^64, which
  * are EOVERFLOW as in mainline type1 since 6.18 (EINVAL before). Everything
  * else is the engine's, with ERANGE, which type1 does not have, mapped back
- * to EINVAL. See Documentation/type1-compat.rst.
+ * to EINVAL. The VADDR flags of both go to the live update of vaddr.c.
+ * See Documentation/type1-compat.rst.
  */
 #include <linux/iommu.h>
 #include <linux/uaccess.h>
@@ -70,6 +71,7 @@ int vrange_type1_map_dma(struct vrange_iommu *iommu, void __user *uptr)
 	struct vfio_iommu_type1_dma_map map;
 	struct vrange_map_req req = {};
 	u64 pgsize, vaddr_last;
+	bool set_vaddr;
 	int rc;
 
 	/* Like type1: only minsz is read; bytes past it are ignored. */
@@ -77,17 +79,17 @@ int vrange_type1_map_dma(struct vrange_iommu *iommu, void __user *uptr)
 		return -EFAULT;
 	if (map.argsz < minsz || map.flags & ~known)
 		return -EINVAL;
-	/* VFIO_UPDATE_VADDR is not offered: a new vaddr has no meaning. */
-	if (map.flags & VFIO_DMA_MAP_FLAG_VADDR)
-		return -EINVAL;
 
 	if (map.flags & VFIO_DMA_MAP_FLAG_READ)
 		req.iommu_prot |= IOMMU_READ;
 	if (map.flags & VFIO_DMA_MAP_FLAG_WRITE)
 		req.iommu_prot |= IOMMU_WRITE;
+	set_vaddr = map.flags & VFIO_DMA_MAP_FLAG_VADDR;
+	/* A new vaddr comes alone; a mapping needs a permission. */
+	if (!req.iommu_prot == !set_vaddr)
+		return -EINVAL;
 	pgsize = vrange_type1_pgsize(iommu);
-	if (!req.iommu_prot || !map.size ||
-	    (map.size | map.iova | map.vaddr) & (pgsize - 1))
+	if (!map.size || (map.size | map.iova | map.vaddr) & (pgsize - 1))
 		return -EINVAL;
 	req.vaddr = map.vaddr;
 	req.start = map.iova;
@@ -95,6 +97,9 @@ int vrange_type1_map_dma(struct vrange_iommu *iommu, void __user *uptr)
 	    check_add_overflow(map.vaddr, map.size - 1, &vaddr_last))
 		return -EOVERFLOW;
 
+	if (set_vaddr)
+		return vrange_vaddr_update(iommu, req.start, req.last,
+					   req.vaddr);
 	rc = vrange_map(iommu, &req);
 	/* type1 has one errno for an unusable IOVA and a bad alignment. */
 	return rc == -ERANGE ? -EINVAL : rc;
@@ -115,7 +120,9 @@ int vrange_type1_unmap_dma(struct vrange_iommu *iommu, void __user *uptr)
 	const u32 known = VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP |
 			  VFIO_DMA_UNMAP_FLAG_ALL | VFIO_DMA_UNMAP_FLAG_VADDR;
 	struct vfio_iommu_type1_dma_unmap unmap;
+	enum vrange_unmap_mode mode;
 	u64 pgsize, last;
+	bool invalidate;
 	int rc;
 
 	if (copy_from_user(&unmap, uptr, minsz))
@@ -124,12 +131,14 @@ int vrange_type1_unmap_dma(struct vrange_iommu *iommu, void __user *uptr)
 		return -EINVAL;
 	/*
 	 * No dirty tracking can be started (GET_INFO has no migration
-	 * capability), and type1 refuses a bitmap without it; no VADDR
-	 * either, as for map.
+	 * capability), and type1 refuses a bitmap without it.
 	 */
-	if (unmap.flags & (VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP |
-			   VFIO_DMA_UNMAP_FLAG_VADDR))
+	if (unmap.flags & VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP)
 		return -EINVAL;
+	invalidate = unmap.flags & VFIO_DMA_UNMAP_FLAG_VADDR;
+	/* type1 says EBUSY first; the engine checks again under its lock. */
+	if (invalidate && !vrange_vaddr_offered(iommu))
+		return -EBUSY;
 
 	pgsize = vrange_type1_pgsize(iommu);
 	if (unmap.iova & (pgsize - 1))
@@ -145,10 +154,13 @@ int vrange_type1_unmap_dma(struct vrange_iommu *iommu, void __user *uptr)
 			return -EOVERFLOW;
 	}
 
-	rc = vrange_unmap_range(iommu, unmap.iova, last,
-				vrange_type1_v1(iommu) ? VRANGE_UNMAP_V1 :
-							 VRANGE_UNMAP_EXACT,
-				&unmap.size);
+	mode = vrange_type1_v1(iommu) ? VRANGE_UNMAP_V1 : VRANGE_UNMAP_EXACT;
+	if (invalidate)
+		rc = vrange_vaddr_invalidate(iommu, unmap.iova, last, mode,
+					     &unmap.size);
+	else
+		rc = vrange_unmap_range(iommu, unmap.iova, last, mode,
+					&unmap.size);
 	if (rc)
 		return rc;
 	return copy_to_user(uptr, &unmap, minsz) ? -EFAULT : 0;

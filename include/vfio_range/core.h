@@ -109,6 +109,9 @@ struct vrange_stats {
  *	&struct vrange_pin
  * @group_ids: allocator of &vrange_group.bit
  * @seq: sequence number of the last operation; under @op_lock
+ * @nr_vaddr_invalid: mappings whose vaddr was invalidated
+ *	(VFIO_DMA_UNMAP_FLAG_VADDR) and not yet updated; changed under both
+ *	@op_lock and @lock
  * @clients_rwsem: protects @clients, @nr_clients, @devices and @dead.
  *	Held for reading while events are delivered.
  * @clients: list of &struct vfio_range_client
@@ -146,6 +149,7 @@ struct vrange_iommu {
 	struct xarray pins;
 	u64 group_ids;
 	u64 seq;
+	unsigned int nr_vaddr_invalid;
 
 	struct rw_semaphore clients_rwsem;
 	struct list_head clients;
@@ -240,6 +244,9 @@ struct vrange_pfn_run {
  * @iommu_prot: IOMMU_READ and/or IOMMU_WRITE
  * @backing: what is mapped
  * @removing: an unmap is telling clients about it; no new pins
+ * @vaddr_invalid: the user invalidated @vaddr for a live update; DMA
+ *	goes on, the mapping waits for its new vaddr. Changed under both
+ *	vrange_iommu.op_lock and vrange_iommu.lock
  * @stuck: an IOMMU driver did not remove all of it, so a device may still
  *	reach its pages: they are never unpinned (leaked, not freed)
  * @npages: RAM: number of entries in @pages
@@ -275,6 +282,7 @@ struct vrange_mapping {
 	int iommu_prot;
 	enum vrange_backing backing;
 	bool removing;
+	bool vaddr_invalid;
 	bool stuck;
 
 	unsigned long npages;
@@ -424,6 +432,7 @@ extern bool vrange_compat_type1;
 int vrange_pages_pin(struct vrange_mapping *map);
 void vrange_pages_unpin(struct vrange_mapping *map);
 void vrange_pages_abandon(struct vrange_mapping *map);
+int vrange_pages_rebind(struct vrange_mapping *map, u64 vaddr);
 
 /* mmio.c: BARs mapped through their user mapping */
 bool vrange_vaddr_is_mmio(u64 vaddr);
@@ -431,6 +440,8 @@ int vrange_mmio_resolve(struct vrange_iommu *iommu, struct vrange_mapping *map);
 int vrange_mmio_install(struct vrange_iommu *iommu, struct vrange_mapping *map);
 void vrange_mmio_release(struct vrange_mapping *map);
 void vrange_mmio_report_revoked(struct work_struct *work);
+int vrange_mmio_rebind(struct vrange_iommu *iommu, struct vrange_mapping *map,
+		       u64 vaddr);
 
 /* mapping.c: the IOVA -> pages engine */
 struct vrange_mapping *vrange_mapping_first(struct vrange_iommu *iommu,
@@ -454,6 +465,8 @@ enum vrange_unmap_mode {
 
 int vrange_unmap_range(struct vrange_iommu *iommu, u64 start, u64 last,
 		       enum vrange_unmap_mode mode, u64 *unmapped);
+int vrange_unmap_bounds(struct vrange_iommu *iommu, u64 start, u64 *last,
+			enum vrange_unmap_mode mode);
 void vrange_unmap_all(struct vrange_iommu *iommu);
 struct vrange_mapping *vrange_ram_at(struct vrange_iommu *iommu, u64 iova);
 void vrange_domain_unmap_one(struct vrange_iommu *iommu,
@@ -461,6 +474,13 @@ void vrange_domain_unmap_one(struct vrange_iommu *iommu,
 int vrange_domain_add(struct vrange_iommu *iommu, struct vrange_domain *dom);
 int vrange_domains_map(struct vrange_iommu *iommu, struct vrange_mapping *map,
 		       gfp_t gfp);
+
+/* vaddr.c: live update, a new vaddr for mappings that stay */
+bool vrange_vaddr_offered(struct vrange_iommu *iommu);
+int vrange_vaddr_invalidate(struct vrange_iommu *iommu, u64 start, u64 last,
+			    enum vrange_unmap_mode mode, u64 *bytes);
+int vrange_vaddr_update(struct vrange_iommu *iommu, u64 start, u64 last,
+			u64 vaddr);
 
 /* iova_space.c: usable IOVA ranges */
 bool vrange_iova_usable(const struct vrange_iommu *iommu, u64 start, u64 last);

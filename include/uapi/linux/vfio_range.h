@@ -58,6 +58,7 @@
  *    pinned in a range being unmapped.
  *  - EAGAIN: the user mapping of a BAR kept changing while it was looked up.
  *  - EMFILE: no file descriptor is left for a notifier.
+ *  - ENOENT, EBUSY: see "Live update".
  *
  * A call that fails changes nothing, except that a map or unmap done before
  * its outputs could not be written back (EFAULT) stays done, as in VFIO.
@@ -122,11 +123,15 @@
  *	"Device memory"): map the largest interior of the request that is
  *	aligned to the smallest IOMMU page size instead of refusing an
  *	unaligned request; the out_ fields say what was mapped
+ * @VFIO_RANGE_MAP_VADDR: live update (see "Live update"): give the
+ *	mapping made by the request [start, last] its new @vaddr; alone,
+ *	without any other flag
  */
 enum vfio_range_map_flags {
 	VFIO_RANGE_MAP_READ = 1 << 0,
 	VFIO_RANGE_MAP_WRITE = 1 << 1,
 	VFIO_RANGE_MAP_TRIM = 1 << 2,
+	VFIO_RANGE_MAP_VADDR = 1 << 3,
 };
 
 /**
@@ -144,7 +149,7 @@ enum vfio_range_map_out_flags {
  * @argsz: sizeof(struct vfio_range_map); the out_ fields are written only
  *	if @argsz covers them
  * @flags: a combination of &enum vfio_range_map_flags; at least one of
- *	READ and WRITE
+ *	READ and WRITE, or %VFIO_RANGE_MAP_VADDR alone
  * @vaddr: user virtual address of the first byte to map
  * @start: first IOVA of the mapping
  * @last: last IOVA of the mapping, inclusive
@@ -182,13 +187,60 @@ struct vfio_range_map {
 #define VFIO_IOMMU_RANGE_MAP		_IO(VFIO_TYPE, VFIO_RANGE_BASE + 0)
 
 /**
+ * DOC: Live update
+ *
+ * A process can hand its container to another one (over a unix socket,
+ * or across exec) while the devices keep doing DMA, the same memory being
+ * mapped at other addresses in the new process, as QEMU's CPR does.
+ * ``VFIO_CHECK_EXTENSION(VFIO_UPDATE_VADDR)`` on the container returns 1
+ * when it can (0 before ``VFIO_SET_IOMMU``, and while an emulated-IOMMU
+ * group is attached).
+ *
+ * 1. The old process unmaps with %VFIO_RANGE_UNMAP_VADDR: the vaddr of the
+ *    mappings of [start, last] becomes invalid. Nothing is unmapped or
+ *    unpinned and clients hear nothing; ``unmapped`` says how many bytes
+ *    those mappings map. The extents are those a plain unmap would take
+ *    (EINVAL if one straddles an edge), and one of them being invalid
+ *    already fails the call (EINVAL) with nothing marked. [0, U64_MAX]
+ *    takes all. EBUSY while an emulated-IOMMU group is attached.
+ * 2. The new process maps with %VFIO_RANGE_MAP_VADDR alone, giving each
+ *    invalid mapping its new ``vaddr``: [start, last] must be exactly the
+ *    range of its map request (ENOENT if no request meets it, EINVAL if the
+ *    one there has another range or a valid vaddr). ``vaddr`` and ``start``
+ *    must share their offset in a page (EINVAL), and the new address must
+ *    show the very pages the mapping pinned, or for device memory the same
+ *    PFNs in a mapping allowing the same access: EINVAL for other memory,
+ *    EFAULT for memory that cannot be read (or written, for a writable
+ *    mapping), and the mapping stays invalid. The pages' ``locked_vm``
+ *    then moves to the new process (ENOMEM past its ``RLIMIT_MEMLOCK``);
+ *    the charge to the user stays with the pin. The out_ fields are not
+ *    written.
+ *
+ * While a vaddr is invalid, DMA goes on through the mapping, an unmap
+ * removes it as usual, closing the container removes it, and no group may
+ * be attached (EBUSY). A BAR mapping stays watched through the old
+ * process's mapping until its update: if that process loses access first
+ * (munmap, exit), it is revoked as always, and stays revoked after the
+ * update.
+ */
+
+/**
+ * enum vfio_range_unmap_flags - flags for &struct vfio_range_unmap
+ * @VFIO_RANGE_UNMAP_VADDR: live update: invalidate the vaddr of the
+ *	mappings in the range instead of removing them (see "Live update")
+ */
+enum vfio_range_unmap_flags {
+	VFIO_RANGE_UNMAP_VADDR = 1 << 0,
+};
+
+/**
  * struct vfio_range_unmap - ioctl(VFIO_IOMMU_RANGE_UNMAP)
  * @argsz: sizeof(struct vfio_range_unmap)
- * @flags: must be 0
+ * @flags: 0, or %VFIO_RANGE_UNMAP_VADDR
  * @start: first IOVA of the range to clear
  * @last: last IOVA of the range to clear, inclusive
  * @unmapped: output: the number of bytes that were mapped and are now
- *	unmapped
+ *	unmapped (with %VFIO_RANGE_UNMAP_VADDR: whose vaddr is invalidated)
  *
  * Removes every map request whose range lies inside [@start, @last],
  * unmaps what it mapped, unpins its pages and uncharges them. The range

@@ -161,8 +161,8 @@ TEST_F(compat, extensions)
 	ASSERT_EQ(1, ioctl(fd, VFIO_CHECK_EXTENSION, VFIO_UNMAP_ALL));
 	ASSERT_EQ(1, ioctl(fd, VFIO_CHECK_EXTENSION, VFIO_RANGE_IOMMU));
 	ASSERT_EQ(1, ioctl(fd, VFIO_CHECK_EXTENSION, VFIO_TYPE1_IOMMU));
-	/* Not offered: vaddr updates, nesting. */
-	ASSERT_EQ(0, ioctl(fd, VFIO_CHECK_EXTENSION, VFIO_UPDATE_VADDR));
+	/* Offered without emulated devices, as type1; nesting is not. */
+	ASSERT_EQ(1, ioctl(fd, VFIO_CHECK_EXTENSION, VFIO_UPDATE_VADDR));
 	ASSERT_EQ(0, ioctl(fd, VFIO_CHECK_EXTENSION,
 			   VFIO_TYPE1_NESTING_IOMMU));
 
@@ -189,7 +189,7 @@ TEST_F(compat, map_errnos)
 	err_map_dma(EINVAL, self->buf, b, pg, 0);
 	err_map_dma(EINVAL, self->buf, b, pg, T1_RW | (1U << 3));
 	err_map_dma(EINVAL, self->buf, b, pg, T1_RW | (1U << 31));
-	err_map_dma(EINVAL, self->buf, b, pg, VFIO_DMA_MAP_FLAG_VADDR);
+	err_map_dma(ENOENT, self->buf, b, pg, VFIO_DMA_MAP_FLAG_VADDR);
 	err_map_dma(EINVAL, self->buf, b, pg, T1_RW | VFIO_DMA_MAP_FLAG_VADDR);
 
 	/* Sizes, alignment, wrapping. */
@@ -276,8 +276,11 @@ TEST_F(compat, unmap_errnos)
 	err_unmap_dma_flags(EINVAL, b, 4 * pg, 1U << 31);
 	err_unmap_dma_flags(EINVAL, b, 4 * pg,
 			    VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP);
-	err_unmap_dma_flags(EINVAL, b, 4 * pg, VFIO_DMA_UNMAP_FLAG_VADDR);
-	err_unmap_dma_flags(EINVAL, 0, 0,
+	err_unmap_dma_flags(EINVAL, b, pg, VFIO_DMA_UNMAP_FLAG_VADDR);
+	err_unmap_dma_flags(EINVAL, b, 4 * pg,
+			    VFIO_DMA_UNMAP_FLAG_VADDR |
+			    VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP);
+	err_unmap_dma_flags(EINVAL, pg, 0,
 			    VFIO_DMA_UNMAP_FLAG_ALL | VFIO_DMA_UNMAP_FLAG_VADDR);
 
 	/* Alignment, sizes, wrapping. */
@@ -479,6 +482,30 @@ TEST_F(compat, notifier_events)
 	close(nfd);
 }
 
+/*
+ * Unlike type1, an update checks the new address: it must show the pages
+ * the mapping pinned, or the mapping stays invalid.
+ */
+TEST_F(compat, vaddr_checks_new_address)
+{
+	const __u64 pg = self->pg, b = IOVA_BASE;
+	const __u32 vaddr = VFIO_DMA_MAP_FLAG_VADDR;
+	char *none = test_mmap(4 * pg, PROT_NONE);
+
+	ASSERT_NE(NULL, none);
+	map_dma(self->buf, b, 4 * pg, T1_RW);
+	unmap_dma_flags(0, 0, VFIO_DMA_UNMAP_FLAG_VADDR |
+		       VFIO_DMA_UNMAP_FLAG_ALL, 4 * pg);
+	err_map_dma(EFAULT, none, b, 4 * pg, vaddr);
+	err_map_dma(EINVAL, self->buf + 4 * pg, b, 4 * pg, vaddr);
+	/* Still invalid: it cannot be invalidated again. */
+	err_unmap_dma_flags(EINVAL, b, 4 * pg, VFIO_DMA_UNMAP_FLAG_VADDR);
+	map_dma(self->buf, b, 4 * pg, vaddr);
+	err_map_dma(EINVAL, self->buf, b, 4 * pg, vaddr);
+	unmap_dma_all(4 * pg);
+	munmap(none, 4 * pg);
+}
+
 /* The edu device's DMA goes through MAP_DMA mappings, and only them. */
 TEST_F(compat, edu_dma)
 {
@@ -523,6 +550,9 @@ FIXTURE(front_door)
 	size_t buf_len;
 	char *prot_none;
 	__u64 pg;
+	int memfd;		/* shared and alias: its pages, twice */
+	char *shared;
+	char *alias;
 };
 
 FIXTURE_SETUP(front_door)
@@ -531,6 +561,7 @@ FIXTURE_SETUP(front_door)
 
 	self->container_fd = -1;
 	self->group_fd = -1;
+	self->memfd = -1;
 	self->param_was = compat_param_get();
 	ASSERT_LE(0, self->param_was);
 	ASSERT_LT(0, edu_find(info, EDU_MAX));
@@ -541,6 +572,9 @@ FIXTURE_SETUP(front_door)
 	ASSERT_NE(NULL, self->buf);
 	self->prot_none = test_mmap(self->pg, PROT_NONE);
 	ASSERT_NE(NULL, self->prot_none);
+	self->memfd = test_mmap_twice(self->buf_len, &self->shared,
+				      &self->alias);
+	ASSERT_LE(0, self->memfd);
 }
 
 FIXTURE_TEARDOWN(front_door)
@@ -551,6 +585,11 @@ FIXTURE_TEARDOWN(front_door)
 		munmap(self->buf, self->buf_len);
 	if (self->prot_none)
 		munmap(self->prot_none, self->pg);
+	if (self->memfd >= 0) {
+		munmap(self->shared, self->buf_len);
+		munmap(self->alias, self->buf_len);
+		close(self->memfd);
+	}
 	if (self->param_was >= 0)
 		sysfs_write_ulong(COMPAT_PARAM, self->param_was);
 }
@@ -598,6 +637,8 @@ enum { OP_MAP, OP_UNMAP };
 
 #define VA_PROT_NONE	(~0ULL)
 #define VA_UNALIGNED	(~1ULL)
+#define VA_SHARED(n)	(0x100000ULL + (n))	/* pages into shared */
+#define VA_ALIAS(n)	(0x200000ULL + (n))	/* the same pages, at alias */
 
 struct diff_op {
 	int op;
@@ -712,27 +753,105 @@ static const struct diff_op diff_ops_v1[] = {
 	UNMAP(VFIO_DMA_UNMAP_FLAG_ALL, P(0), P(0)),	/* nothing: 0 */
 };
 
-static __u64 diff_vaddr(const struct diff_op *op, char *buf,
-			char *prot_none, __u64 pg)
+/*
+ * Live update: what both backends must answer alike. The update's new
+ * address shows the same pages (a memfd mapped twice), since type1 does not
+ * check it and this module does (vfio_range_test's live update tests).
+ */
+#define MAP_VADDR(va, io, sz)	MAP(VFIO_DMA_MAP_FLAG_VADDR, va, io, sz)
+#define UNMAP_VADDR(io, sz)	UNMAP(VFIO_DMA_UNMAP_FLAG_VADDR, io, sz)
+
+static const struct diff_op diff_ops_vaddr[] = {
+	MAP(T1_RW, VA_SHARED(0), P(0), P(4)),	/* A [0, 4) */
+	MAP(T1_RW, VA_SHARED(4), P(4), P(2)),	/* B [4, 6) */
+	MAP(T1_R, VA_SHARED(8), P(8), P(1)),	/* C [8, 9) */
+	MAP_VADDR(VA_ALIAS(0), P(0), P(4)),	/* A's vaddr is valid */
+	MAP_VADDR(VA_ALIAS(0), P(20), P(2)),	/* ENOENT */
+	UNMAP_VADDR(P(1), P(1)),		/* bisects A */
+	UNMAP_VADDR(P(0), P(5)),		/* bisects B */
+	UNMAP(VFIO_DMA_UNMAP_FLAG_VADDR | VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP,
+	      P(0), P(4)),
+	UNMAP(VFIO_DMA_UNMAP_FLAG_VADDR | VFIO_DMA_UNMAP_FLAG_ALL,
+	      P(1), P(0)),			/* ALL with iova */
+	UNMAP_VADDR(P(0), P(0)),		/* size 0 */
+	UNMAP_VADDR(P(0), P(4)),		/* A: 4 pages */
+	UNMAP_VADDR(P(0), P(6)),		/* A again: nothing marked */
+	UNMAP_VADDR(P(20), P(4)),		/* nothing there: 0 */
+	MAP(VFIO_DMA_MAP_FLAG_VADDR | T1_R, VA_ALIAS(0), P(0), P(4)),
+	MAP_VADDR(VA_ALIAS(0), P(0), P(2)),	/* not A's size */
+	MAP_VADDR(VA_ALIAS(0), P(1), P(3)),	/* not A's iova */
+	MAP_VADDR(VA_ALIAS(0), P(0), P(8)),	/* A and B */
+	MAP_VADDR(VA_UNALIGNED, P(0), P(4)),
+	MAP_VADDR(VA_ALIAS(0), P(0), P(0)),	/* size 0 */
+	{ OP_MAP, 8, VFIO_DMA_MAP_FLAG_VADDR, false, VA_ALIAS(0), P(0), P(4),
+	  0 },					/* argsz */
+	MAP(T1_RW, VA_SHARED(12), P(12), P(1)),	/* D: maps go on */
+	MAP_VADDR(VA_ALIAS(0), P(0), P(4)),	/* A at its new address */
+	MAP_VADDR(VA_ALIAS(0), P(0), P(4)),	/* valid again */
+	UNMAP(VFIO_DMA_UNMAP_FLAG_VADDR | VFIO_DMA_UNMAP_FLAG_ALL,
+	      P(0), P(0)),			/* A, B, C, D */
+	UNMAP_VADDR(P(0), P(16)),		/* all invalid already */
+	MAP_VADDR(VA_ALIAS(4), P(4), P(2)),	/* B */
+	UNMAP(0, P(8), P(1)),			/* C, invalid: unmapped */
+	MAP_VADDR(VA_ALIAS(8), P(8), P(1)),	/* C is gone: ENOENT */
+	UNMAP_VADDR(P(0), P(16)),		/* A, D invalid: refused */
+	MAP_VADDR(VA_ALIAS(0), P(0), P(4)),	/* A */
+	MAP_VADDR(VA_ALIAS(12), P(12), P(1)),	/* D */
+	UNMAP_VADDR(P(0), P(16)),		/* A, B, D: 7 pages */
+	UNMAP(VFIO_DMA_UNMAP_FLAG_ALL, P(0), P(0)),	/* invalid ones go */
+	MAP_VADDR(VA_ALIAS(0), P(0), P(4)),	/* ENOENT */
+	UNMAP(VFIO_DMA_UNMAP_FLAG_ALL, P(0), P(0)),	/* nothing: 0 */
+};
+
+/* The same on v1, whose unmap rule picks the mappings invalidated. */
+static const struct diff_op diff_ops_vaddr_v1[] = {
+	MAP(T1_RW, VA_SHARED(0), P(0), P(4)),	/* A [0, 4) */
+	MAP(T1_RW, VA_SHARED(4), P(4), P(2)),	/* B [4, 6) */
+	MAP(T1_R, VA_SHARED(8), P(8), P(1)),	/* C [8, 9) */
+	UNMAP_VADDR(P(1), P(4)),		/* from inside A: 0 */
+	UNMAP_VADDR(P(4), P(1)),		/* B's first page: all of B */
+	UNMAP_VADDR(P(3), P(2)),		/* gap-less: inside A, 0 */
+	UNMAP_VADDR(P(0), P(9)),		/* A, then B invalid: refused */
+	MAP_VADDR(VA_ALIAS(4), P(4), P(1)),	/* not B's size */
+	MAP_VADDR(VA_ALIAS(4), P(4), P(2)),
+	UNMAP_VADDR(P(0), P(9)),		/* A, B, C */
+	UNMAP(0, P(4), P(1)),			/* B, whole, invalid */
+	MAP_VADDR(VA_ALIAS(0), P(0), P(4)),
+	MAP_VADDR(VA_ALIAS(8), P(8), P(1)),
+	UNMAP(VFIO_DMA_UNMAP_FLAG_VADDR | VFIO_DMA_UNMAP_FLAG_ALL,
+	      P(0), P(0)),			/* A and C */
+	UNMAP(VFIO_DMA_UNMAP_FLAG_ALL, P(0), P(0)),
+};
+
+static __u64 diff_vaddr(const struct diff_op *op,
+			FIXTURE_DATA(front_door) *self)
 {
 	if (op->vaddr == VA_PROT_NONE)
-		return (uintptr_t)prot_none;
+		return (uintptr_t)self->prot_none;
 	if (op->vaddr == VA_UNALIGNED)
-		return (uintptr_t)buf + 1;
-	return (uintptr_t)buf + op->vaddr * pg;
+		return (uintptr_t)self->buf + 1;
+	if (op->vaddr >= VA_ALIAS(0))
+		return (uintptr_t)self->alias +
+		       (op->vaddr - VA_ALIAS(0)) * self->pg;
+	if (op->vaddr >= VA_SHARED(0))
+		return (uintptr_t)self->shared +
+		       (op->vaddr - VA_SHARED(0)) * self->pg;
+	return (uintptr_t)self->buf + op->vaddr * self->pg;
 }
 
-static void run_diff_ops(int fd, const struct diff_op *ops, unsigned int n,
-			 char *buf, char *prot_none, __u64 pg,
+static void run_diff_ops(FIXTURE_DATA(front_door) *self,
+			 const struct diff_op *ops, unsigned int n,
 			 struct diff_result *res)
 {
+	const __u64 pg = self->pg;
+	int fd = self->container_fd;
 	unsigned int i;
 
 	for (i = 0; i < n; i++) {
 		const struct diff_op *op = &ops[i];
 		__u64 iova = op->abs ? op->iova : IOVA_BASE + op->iova * pg;
 		__u64 size = op->abs ? op->size : op->size * pg;
-		__u64 vaddr = diff_vaddr(op, buf, prot_none, pg);
+		__u64 vaddr = diff_vaddr(op, self);
 
 		res[i].size = OUT_POISON;
 		errno = 0;
@@ -770,15 +889,13 @@ static void diff_type1(struct __test_metadata *_metadata,
 
 	__vfio_container_setup_type1(_metadata, self->info.group, type, false,
 				     &self->container_fd, &self->group_fd);
-	run_diff_ops(self->container_fd, ops, n, self->buf, self->prot_none,
-		     self->pg, t1);
+	run_diff_ops(self, ops, n, t1);
 	vfio_close(&self->group_fd);
 	vfio_close(&self->container_fd);
 
 	__vfio_container_setup_type1(_metadata, self->info.group, type, true,
 				     &self->container_fd, &self->group_fd);
-	run_diff_ops(self->container_fd, ops, n, self->buf, self->prot_none,
-		     self->pg, compat);
+	run_diff_ops(self, ops, n, compat);
 
 	for (i = 0; i < n; i++) {
 		int want = ops[i].mainline_errno;
@@ -821,6 +938,22 @@ TEST_F(front_door, diff_type1_v1)
 		SKIP(return, TYPE1_MISSING);
 	diff_type1(_metadata, self, VFIO_TYPE1_IOMMU, diff_ops_v1,
 		   ARRAY_SIZE(diff_ops_v1));
+}
+
+TEST_F(front_door, diff_type1_vaddr)
+{
+	if (!type1_loaded())
+		SKIP(return, TYPE1_MISSING);
+	diff_type1(_metadata, self, VFIO_TYPE1v2_IOMMU, diff_ops_vaddr,
+		   ARRAY_SIZE(diff_ops_vaddr));
+}
+
+TEST_F(front_door, diff_type1_vaddr_v1)
+{
+	if (!type1_loaded())
+		SKIP(return, TYPE1_MISSING);
+	diff_type1(_metadata, self, VFIO_TYPE1_IOMMU, diff_ops_vaddr_v1,
+		   ARRAY_SIZE(diff_ops_vaddr_v1));
 }
 
 TEST_HARNESS_MAIN

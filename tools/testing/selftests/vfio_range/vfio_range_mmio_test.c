@@ -18,6 +18,7 @@
 #define IOVA_BAR	0x1000000ULL	/* 1 MiB aligned, for all of BAR0 */
 #define IOVA_BAR2	0x2000000ULL
 #define IOVA_T		0x4000000ULL	/* trimmed BAR sections */
+#define IOVA_T2		0x5000000ULL
 #define BUF_SIZE	(16 * SZ_4K)
 
 #define DMA_R		VFIO_RANGE_MAP_READ
@@ -581,6 +582,121 @@ TEST_F(mmio, revoke_partial)
 	ASSERT_NE(EDU_IDENT, p2p_read(reader(), IOVA_BAR));
 	test_range_unmap(0, U64_MAX, BUF_SIZE + SZ_1M);
 	ASSERT_EQ(0, munmap(bar2, SZ_1M - SZ_4K));
+	test_vmlck(0);
+}
+
+/*
+ * Live update of a BAR mapping: until its update it is watched through the
+ * old user mapping, afterwards through the new one, which must show the
+ * same PFNs with the access the request needs.
+ */
+TEST_F(mmio, vaddr_update)
+{
+	const __u64 half = SZ_1M / 2;
+	char *bar2, *bar3, *ro;
+	__u64 bytes;
+
+	test_range_map(self->ram, IOVA_RAM, IOVA_RAM + BUF_SIZE - 1);
+	bar2 = bar_mmap(&self->edu[0], PROT_READ | PROT_WRITE);
+	bar3 = bar_mmap(&self->edu[0], PROT_READ | PROT_WRITE);
+	ro = bar_mmap(&self->edu[0], PROT_READ);
+	ASSERT_NE(NULL, bar2);
+	ASSERT_NE(NULL, bar3);
+	ASSERT_NE(NULL, ro);
+	test_range_map_flags(bar2, IOVA_BAR, IOVA_BAR + half - 1, DMA_RW);
+	ASSERT_EQ(0, _test_range_unmap(self->container_fd, 0, U64_MAX,
+				       VFIO_RANGE_UNMAP_VADDR, &bytes));
+	ASSERT_EQ(BUF_SIZE + half, bytes);
+	/* DMA goes on while the vaddr is invalid. */
+	ASSERT_EQ(EDU_IDENT, p2p_read(reader(), IOVA_BAR));
+
+	/* Other PFNs, RAM, too little access, leaving the mapping. */
+	test_err_range_map_flags(EINVAL, bar3 + SZ_4K, IOVA_BAR,
+				 IOVA_BAR + half - 1, VFIO_RANGE_MAP_VADDR);
+	test_err_range_map_flags(EFAULT, self->ram2, IOVA_BAR,
+				 IOVA_BAR + half - 1, VFIO_RANGE_MAP_VADDR);
+	test_err_range_map_flags(EFAULT, ro, IOVA_BAR, IOVA_BAR + half - 1,
+				 VFIO_RANGE_MAP_VADDR);
+	test_err_range_map_flags(EINVAL, bar3 + half + SZ_4K, IOVA_BAR,
+				 IOVA_BAR + half - 1, VFIO_RANGE_MAP_VADDR);
+	ASSERT_EQ(EDU_IDENT, p2p_read(reader(), IOVA_BAR));
+
+	test_range_map_flags(bar3, IOVA_BAR, IOVA_BAR + half - 1,
+			     VFIO_RANGE_MAP_VADDR);
+	test_range_map_flags(self->ram, IOVA_RAM, IOVA_RAM + BUF_SIZE - 1,
+			     VFIO_RANGE_MAP_VADDR);
+	/* The old mapping no longer matters; the new one does. */
+	ASSERT_EQ(0, munmap(bar2, SZ_1M));
+	ASSERT_EQ(EDU_IDENT, p2p_read(reader(), IOVA_BAR));
+	ASSERT_EQ(0, munmap(bar3, SZ_1M));
+	ASSERT_NE(EDU_IDENT, p2p_read(reader(), IOVA_BAR));
+	test_range_unmap(0, U64_MAX, BUF_SIZE + half);
+	ASSERT_EQ(0, munmap(ro, SZ_1M));
+	test_vmlck(0);
+}
+
+/* Trimmed requests: the update names the request, vaddr its start. */
+TEST_F(mmio, vaddr_update_trimmed)
+{
+	char *bar2 = bar_mmap(&self->edu[0], PROT_READ | PROT_WRITE);
+	char *bar3 = bar_mmap(&self->edu[0], PROT_READ | PROT_WRITE);
+	long long before, after;
+	__u64 bytes;
+
+	ASSERT_NE(NULL, bar2);
+	ASSERT_NE(NULL, bar3);
+	test_trim_map(bar2 + 0x800, IOVA_T + 0x800, IOVA_T + 0x47ff,
+		      IOVA_T + 0x1000, IOVA_T + 0x3fff, 0);
+	test_trim_map(bar2 + 0x800, IOVA_T2 + 0x800, IOVA_T2 + 0x17ff,
+		      0, 0, OUT_EMPTY);
+	ASSERT_EQ(0, _test_range_unmap(self->container_fd, 0, U64_MAX,
+				       VFIO_RANGE_UNMAP_VADDR, &bytes));
+	ASSERT_EQ(0x3000ULL, bytes);
+	/* Other PFNs, and an offset that no longer matches. */
+	test_err_range_map_flags(EINVAL, bar3 + 0x1800, IOVA_T + 0x800,
+				 IOVA_T + 0x47ff, VFIO_RANGE_MAP_VADDR);
+	test_err_range_map_flags(EINVAL, bar3 + 0x1000, IOVA_T + 0x800,
+				 IOVA_T + 0x47ff, VFIO_RANGE_MAP_VADDR);
+	test_range_map_flags(bar3 + 0x800, IOVA_T + 0x800, IOVA_T + 0x47ff,
+			     VFIO_RANGE_MAP_VADDR);
+	test_range_map_flags(bar3 + 0x800, IOVA_T2 + 0x800, IOVA_T2 + 0x17ff,
+			     VFIO_RANGE_MAP_VADDR);
+	/* Watched through bar3 now: only its munmap revokes. */
+	ASSERT_EQ(0, vrange_counter("revocations", &before));
+	ASSERT_EQ(0, munmap(bar2, SZ_1M));
+	ASSERT_EQ(0, vrange_counter("revocations", &after));
+	ASSERT_EQ(before, after);
+	ASSERT_EQ(0, munmap(bar3, SZ_1M));
+	ASSERT_EQ(0, vrange_counter("revocations", &after));
+	ASSERT_EQ(before + 1, after);
+	test_range_unmap(0, U64_MAX, 0x3000);
+	test_vmlck(0);
+}
+
+/* A BAR mapping whose old user mapping goes while invalid is revoked. */
+TEST_F(mmio, vaddr_revoked_while_invalid)
+{
+	char *bar2, *bar3;
+	__u64 bytes;
+
+	test_range_map(self->ram, IOVA_RAM, IOVA_RAM + BUF_SIZE - 1);
+	bar2 = bar_mmap(&self->edu[0], PROT_READ | PROT_WRITE);
+	bar3 = bar_mmap(&self->edu[0], PROT_READ | PROT_WRITE);
+	ASSERT_NE(NULL, bar2);
+	ASSERT_NE(NULL, bar3);
+	test_range_map_flags(bar2, IOVA_BAR, IOVA_BAR + SZ_1M - 1, DMA_R);
+	ASSERT_EQ(0, _test_range_unmap(self->container_fd, IOVA_BAR,
+				       IOVA_BAR + SZ_1M - 1,
+				       VFIO_RANGE_UNMAP_VADDR, &bytes));
+	ASSERT_EQ(SZ_1M, bytes);
+	ASSERT_EQ(0, munmap(bar2, SZ_1M));
+	ASSERT_NE(EDU_IDENT, p2p_read(reader(), IOVA_BAR));
+	/* The update takes, the mapping stays revoked. */
+	test_range_map_flags(bar3, IOVA_BAR, IOVA_BAR + SZ_1M - 1,
+			     VFIO_RANGE_MAP_VADDR);
+	ASSERT_NE(EDU_IDENT, p2p_read(reader(), IOVA_BAR));
+	test_range_unmap(0, U64_MAX, BUF_SIZE + SZ_1M);
+	ASSERT_EQ(0, munmap(bar3, SZ_1M));
 	test_vmlck(0);
 }
 

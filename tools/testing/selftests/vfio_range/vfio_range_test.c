@@ -645,7 +645,7 @@ TEST_F(vfio_range, unmap_bad_args)
 	test_err_range_unmap(EINVAL, b + 1, b + 4 * pg - 1);
 	test_err_range_unmap(EINVAL, b, b + 4 * pg - 2);
 	test_err_range_unmap(EINVAL, b, b);
-	test_err_range_unmap_flags(EINVAL, b, b + 4 * pg - 1, 1);
+	test_err_range_unmap_flags(EINVAL, b, b + 4 * pg - 1, 1U << 1);
 	test_err_range_unmap_flags(EINVAL, b, b + 4 * pg - 1, 1U << 31);
 	test_err_range_unmap_flags(EINVAL, 0, U64_MAX, ~0U);
 	ASSERT_VMLCK(self->vmlck, 4 * pg);

@@ -726,6 +726,34 @@ static inline void *test_mmap(size_t size, int prot)
 	return buf == MAP_FAILED ? NULL : buf;
 }
 
+/*
+ * @size bytes of a memfd mapped shared twice, at *@a and *@b: the same
+ * pages at two addresses, as a process and its successor see them in a
+ * live update. Returns the memfd, or -1.
+ */
+static inline int test_mmap_twice(size_t size, char **a, char **b)
+{
+	int fd = memfd_create("vfio-range-test", 0);
+
+	*a = *b = NULL;
+	if (fd < 0)
+		return -1;
+	if (ftruncate(fd, size))
+		goto err;
+	*a = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	*b = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (*a != MAP_FAILED && *b != MAP_FAILED)
+		return fd;
+	if (*a != MAP_FAILED)
+		munmap(*a, size);
+	if (*b != MAP_FAILED)
+		munmap(*b, size);
+	*a = *b = NULL;
+err:
+	close(fd);
+	return -1;
+}
+
 /* VmLck of @pid (0: this process) in KiB, or -1. */
 static inline long vmlck_kb(pid_t pid)
 {
