@@ -7,13 +7,19 @@
 # it. Every binary prints kselftest TAP ending in a "# Totals:" line; this
 # script's own checks end in one too, so the host can add them all up.
 #
-# usage: run-guest-tests.sh <directory of the built modules> <directory of
+# usage: [VRANGE_PARAMS='<parameters of vfio_iommu_range.ko>']
+#        run-guest-tests.sh <directory of the built modules> <directory of
 #        test binaries> [<parameter of vfio_range_test.ko>...]
+#
+# VRANGE_PARAMS (e.g. min_pgsize=0x200000, make check's vtd2m) is given to
+# the load the selftests run under; the later loads, the compat reload and
+# nested-qemu.sh's, are of the default configuration.
 set -uo pipefail
 
 moddir=$1 testdir=$2
 shift 2
 test_params=("$@")
+read -ra module_params <<<"${VRANGE_PARAMS:-}"
 module=$moddir/vfio_iommu_range.ko
 test_module=$moddir/vfio_range_test.ko
 pass=0 fail=0
@@ -22,12 +28,13 @@ pass=0 fail=0
 
 loaded() { grep -q "^$1 " /proc/modules; }
 
-echo "# IOMMU: ${VM_IOMMU:-intel}${UNSAFE_IRQ:+ (no interrupt remapping: $UNSAFE_IRQ)}"
+echo "# IOMMU: ${VM_IOMMU:-intel}${UNSAFE_IRQ:+ (no interrupt remapping: $UNSAFE_IRQ)}${VRANGE_PARAMS:+ (module: $VRANGE_PARAMS)}"
 modprobe vfio_iommu_type1
 check "vfio_iommu_type1 is loaded" loaded vfio_iommu_type1
 type1_allow_unsafe
 # shellcheck disable=SC2086 # empty or one word
-check "insmod $(basename "$module")" insmod "$module" $UNSAFE_IRQ
+check "insmod $(basename "$module")${VRANGE_PARAMS:+ $VRANGE_PARAMS}" \
+	insmod "$module" $UNSAFE_IRQ "${module_params[@]}"
 check "vfio_iommu_range is loaded beside vfio_iommu_type1" \
 	loaded vfio_iommu_range
 check "insmod $(basename "$test_module")${test_params[*]:+ ${test_params[*]}}" \

@@ -24,6 +24,7 @@ EDU_DEVICES=2
 IOMMU=intel
 AW_BITS=
 EDU_DMA_MASK=
+IVSHMEM=
 OUT=$VMDIR/out
 
 # Top-level modules the initramfs needs to mount the 9p shares; their
@@ -38,6 +39,7 @@ usage() {
 	cat >&2 <<-EOF
 	usage: $0 [--kver VER] [--timeout SEC] [--mem SIZE] [--append 'ARGS'] [--edu N]
 	          [--iommu intel|amd|virtio] [--aw-bits 39|48] [--edu-dma-mask MASK]
+	          [--ivshmem SIZE]
 	          [--out DIR] [--kernel IMAGE --moddir DIR] -- 'shell command'
 	EOF
 	exit 2
@@ -54,6 +56,7 @@ parse_args() {
 		--iommu) IOMMU=${2:?}; shift 2 ;;
 		--aw-bits) AW_BITS=${2:?}; shift 2 ;;
 		--edu-dma-mask) EDU_DMA_MASK=${2:?}; shift 2 ;;
+		--ivshmem) IVSHMEM=${2:?}; shift 2 ;;
 		--out) OUT=${2:?}; shift 2 ;;
 		--kernel) KERNEL=${2:?}; shift 2 ;;
 		--moddir) MODROOT=${2:?}; shift 2 ;;
@@ -77,6 +80,10 @@ parse_args() {
 		EDU_DMA_MASK=0xffffffffffffffff
 	[[ -z $EDU_DMA_MASK || $EDU_DMA_MASK =~ ^0x[0-9a-fA-F]{1,16}$ ]] ||
 		die "--edu-dma-mask wants a hex mask (0x...)" 2
+	# ivshmem-plain's BAR2 is its memory backend, whose size must be a
+	# power of two.
+	[[ -z $IVSHMEM || $IVSHMEM =~ ^[1-9][0-9]*[MG]$ ]] ||
+		die "--ivshmem wants a size in M or G (64M)" 2
 	# The firmware (ACPI VIOT) puts the 9p devices behind virtio-iommu
 	# too: their probe waits for its driver, which must come after
 	# virtio_pci (it is a virtio device) and before the 9p mounts.
@@ -214,8 +221,15 @@ run_guest() {
 	for ((i = 0; i < EDU_DEVICES; i++)); do
 		qemu+=(-device "edu${EDU_DMA_MASK:+,dma_mask=$EDU_DMA_MASK}")
 	done
+	# After the edu devices, so their slots stay those of a run without
+	# it: a prefetchable 64-bit BAR2 of device memory (guest-init.sh binds
+	# it to vfio-pci too).
+	if [[ -n $IVSHMEM ]]; then
+		qemu+=(-object "memory-backend-ram,id=ivshmem0,size=$IVSHMEM,share=on"
+			-device "ivshmem-plain,memdev=ivshmem0")
+	fi
 
-	log "booting $KVER, IOMMU $(iommu_device) (timeout ${TIMEOUT}s, console: $OUT/console.log)"
+	log "booting $KVER, IOMMU $(iommu_device)${IVSHMEM:+, ivshmem $IVSHMEM} (timeout ${TIMEOUT}s, console: $OUT/console.log)"
 	local start=$SECONDS
 	# No stdin anywhere: CI has none.
 	timeout -k 10 "$TIMEOUT" "${qemu[@]}" </dev/null >&2 &
