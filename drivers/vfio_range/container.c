@@ -177,15 +177,17 @@ static struct vrange_domain *vrange_domain_create(struct vrange_iommu *iommu,
 		rc = PTR_ERR(dom->domain);
 		goto err_free;
 	}
-	if (!(vrange_domain_pgsizes(dom->domain) & iommu->pgsize_bitmap)) {
-		/* No page size in common with the container's. */
-		rc = -EINVAL;
-		goto err_domain;
-	}
-
 	rc = iommu_attach_group(dom->domain, group);
 	if (rc)
 		goto err_domain;
+	/*
+	 * No page size in common with the container's. Checked once
+	 * attached: VT-d on 6.12 adds its large pages at the first attach.
+	 */
+	if (!(vrange_domain_pgsizes(dom->domain) & iommu->pgsize_bitmap)) {
+		rc = -EINVAL;
+		goto err_detach;
+	}
 	rc = vrange_iova_msi_cookie(dom->domain, group);
 	if (rc)
 		goto err_detach;
