@@ -64,6 +64,33 @@ check "compat_type1=1 taken at load" \
 	grep -qx Y /sys/module/vfio_iommu_range/parameters/compat_type1
 check "rmmod again" rmmod vfio_iommu_range
 
+# min_pgsize: values refused at load, and one above VT-d's largest page
+# (1 GiB), which leaves it none: vfio_range_pgsize_test's
+# no_page_size_left (elsewhere it skips, as do its granule tests).
+insmod_einval() {
+	local out
+	if out=$(insmod "$module" "$@" 2>&1); then
+		rmmod vfio_iommu_range
+		return 1
+	fi
+	grep -q "Invalid parameters" <<<"$out" && ! loaded vfio_iommu_range
+}
+check "insmod min_pgsize=0x1800 (not a power of two): EINVAL" \
+	insmod_einval min_pgsize=0x1800
+check "insmod min_pgsize=0x800 (below PAGE_SIZE): EINVAL" \
+	insmod_einval min_pgsize=0x800
+# shellcheck disable=SC2086 # empty or one word
+check "insmod min_pgsize=0x80000000" \
+	insmod "$module" min_pgsize=0x80000000 $UNSAFE_IRQ
+check "insmod $(basename "$test_module") beside it" insmod "$test_module"
+echo "# ===== vfio_range_pgsize_test (min_pgsize=0x80000000)"
+"$testdir/vfio_range_pgsize_test" 2>&1 | tee /tmp/selftest.out
+status=${PIPESTATUS[0]}
+check "vfio_range_pgsize_test ran to its summary (exit status $status)" \
+	grep -q '^# Totals:' /tmp/selftest.out
+check "rmmod vfio_range_test and vfio_iommu_range" \
+	rmmod vfio_range_test vfio_iommu_range
+
 # Last: it loads the module in its type1 compat mode and unloads
 # vfio_iommu_type1 for a while (it loads it again at the end).
 echo "# ===== nested-qemu.sh"

@@ -34,6 +34,7 @@
 
 FIXTURE(pgsize)
 {
+	const char *skip;	/* set by the setup: every test skips */
 	int container_fd;
 	int group_fd;
 	struct edu_info info;
@@ -41,8 +42,9 @@ FIXTURE(pgsize)
 	struct iommu_info iommu;
 	__u64 granule;
 	unsigned long min_pgsize;
-	char *ram;		/* 2 granules, granule aligned */
-	size_t ram_size;
+	char *ram;		/* granule aligned */
+	size_t ram_size;	/* 2 * half */
+	__u64 half;		/* a granule, at least 64 KiB */
 	/* The ivshmem device, once ivshmem_open() found one. */
 	int ivs_group_fd;
 	struct edu_info ivs_info;
@@ -50,6 +52,28 @@ FIXTURE(pgsize)
 	char *ivs_bar;
 	size_t ivs_bar_size;
 };
+
+/*
+ * VFIO_SET_IOMMU of a new container with @group: 0, or the errno. Nothing
+ * stays open.
+ */
+static int __set_iommu_errno(struct __test_metadata *_metadata, int group)
+{
+	int container_fd, group_fd, err = 0;
+
+	container_fd = open("/dev/vfio/vfio", O_RDWR);
+	ASSERT_LE(0, container_fd);
+	group_fd = vfio_group_open(group);
+	ASSERT_LE(0, group_fd);
+	ASSERT_EQ(0, ioctl(group_fd, VFIO_GROUP_SET_CONTAINER, &container_fd));
+	if (ioctl(container_fd, VFIO_SET_IOMMU, VFIO_RANGE_IOMMU))
+		err = errno;
+	close(group_fd);
+	close(container_fd);
+	return err;
+}
+
+#define NONE_LEFT	"min_pgsize leaves this IOMMU no page size (bare.no_page_size_left checks that)"
 
 FIXTURE_SETUP(pgsize)
 {
@@ -62,17 +86,24 @@ FIXTURE_SETUP(pgsize)
 	ASSERT_EQ(0, sysfs_read_ulong(MIN_PGSIZE_PARAM, &self->min_pgsize))
 		TH_LOG("%s: %s", MIN_PGSIZE_PARAM, strerror(errno));
 	__first_edu(_metadata, &self->info);
+	if (self->min_pgsize > (unsigned long)getpagesize() &&
+	    __set_iommu_errno(_metadata, self->info.group) == EINVAL) {
+		self->skip = NONE_LEFT;
+		return;
+	}
 	__vfio_container_setup(_metadata, self->info.group, VFIO_RANGE_IOMMU,
 			       &self->container_fd, &self->group_fd);
 	__edu_open(_metadata, self->group_fd, self->info.bdf, &self->edu);
 	__get_iommu_info(_metadata, self->container_fd, &self->iommu);
 	self->granule = self->iommu.pgsize;
-	/* Asserted: make check's granules are 4 KiB and 2 MiB. */
-	ASSERT_GE(SZ_64M, self->granule)
-		TH_LOG("granule %#llx: edu cannot reach aligned IOVAs below 256 MiB",
-		       (unsigned long long)self->granule);
+	if (self->granule > SZ_64M) {
+		self->skip = "granule above 64 MiB: edu cannot reach aligned IOVAs below 256 MiB";
+		return;
+	}
 
-	self->ram_size = 2 * self->granule;
+	/* Room for edu's copies within each half, whatever the granule. */
+	self->half = self->granule > SZ_64K ? self->granule : SZ_64K;
+	self->ram_size = 2 * self->half;
 	self->ram = test_mmap_aligned(self->ram_size, self->granule,
 				      PROT_READ | PROT_WRITE);
 	ASSERT_NE(NULL, self->ram);
@@ -166,6 +197,7 @@ TEST_F(pgsize, get_info)
 	char dir[PATH_MAX], text[4096], line[64];
 	int n, i;
 
+	SETUP_SKIPPED();
 	ASSERT_EQ(0UL, self->min_pgsize & (self->min_pgsize - 1));
 	ASSERT_LE((unsigned long)getpagesize(), self->min_pgsize);
 	ASSERT_EQ(0ULL, self->iommu.pgsizes & (self->min_pgsize - 1));
@@ -205,6 +237,7 @@ TEST_F(pgsize, emulated_keeps_page_size)
 	struct emu e;
 	int test_fd;
 
+	SETUP_SKIPPED();
 	emu_init(&e);
 	test_fd = open(VFIO_RANGE_TEST_DEV, O_RDWR);
 	ASSERT_LE(0, test_fd)
@@ -232,6 +265,7 @@ TEST_F(pgsize, attach_needs_aligned_mappings)
 	int group_fd, test_fd, n, i;
 	struct emu e;
 
+	SETUP_SKIPPED();
 	if (self->granule == (__u64)getpagesize())
 		SKIP(return, NO_GRANULE);
 	n = edu_find(all, EDU_MAX);
@@ -279,6 +313,7 @@ TEST_F(pgsize, ram_misaligned)
 	const __u64 g = self->granule, pg = getpagesize();
 	char *ram = self->ram;
 
+	SETUP_SKIPPED();
 	if (g == pg)
 		SKIP(return, NO_GRANULE);
 	test_err_range_map(EINVAL, ram + pg, IOVA_RAM, IOVA_RAM + g - 1);
@@ -300,16 +335,18 @@ TEST_F(pgsize, ram_misaligned)
 }
 
 /*
- * edu copies through a mapping of two granules made of CPU pages that
- * need not be contiguous: at the start, across the middle, at the end.
+ * edu copies through a mapping of two granules (or 64 KiB halves) made of
+ * CPU pages that need not be contiguous: from the first half to the
+ * second, at the start, across the middle and at the end of a half.
  */
 TEST_F(pgsize, dma_through_granule)
 {
-	const __u64 half = self->granule;
+	const __u64 half = self->half;
 	const __u64 offs[] = { 0, half / 2 + 8, half - EDU_DMA_LEN };
 	char *ram = self->ram;
 	unsigned int i;
 
+	SETUP_SKIPPED();
 	fill_pattern(ram, half, 0x9a5);
 	memset(ram + half, 0, half);
 	test_range_map(ram, IOVA_RAM, IOVA_RAM + 2 * half - 1);
@@ -336,6 +373,7 @@ TEST_F(pgsize, edu_bar_below_granule)
 	const __u64 last = start + self->edu.bar0_size - 1;
 	struct vfio_range_map out;
 
+	SETUP_SKIPPED();
 	if (self->granule <= self->edu.bar0_size)
 		SKIP(return, "granule %#llx not above edu's BAR0 (%#zx): " NO_GRANULE,
 		     (unsigned long long)self->granule, self->edu.bar0_size);
@@ -383,6 +421,7 @@ TEST_F(pgsize, ivshmem_trim)
 	char dir[PATH_MAX], text[4096], line[256];
 	char *vaddr;
 
+	SETUP_SKIPPED();
 	if (!ivshmem_open())
 		SKIP(return, "no ivshmem-plain device (%04x:%04x; run.sh --ivshmem 64M)",
 		     IVSHMEM_VENDOR, IVSHMEM_DEVICE);
@@ -439,6 +478,52 @@ TEST_F(pgsize, ivshmem_trim)
 	test_range_unmap(IOVA_RAM, IOVA_RAM + g - 1, g);
 	test_range_unmap(start, last, exp_last - exp_start + 1);
 	ASSERT_EQ(0, vrange_nr_mappings(self->container_fd));
+}
+
+/*
+ * A min_pgsize above every page size of the IOMMU (type1's, which it does
+ * not restrict): VFIO_SET_IOMMU fails with EINVAL, and the group is free
+ * again for type1 afterwards.
+ */
+/* No fixture: the container must not be set up beforehand. */
+FIXTURE(bare)
+{
+};
+
+FIXTURE_SETUP(bare)
+{
+}
+
+FIXTURE_TEARDOWN(bare)
+{
+}
+
+TEST_F(bare, no_page_size_left)
+{
+	struct iommu_info t1;
+	struct edu_info info;
+	unsigned long min_pgsize;
+	int container_fd = -1, group_fd = -1;
+
+	ASSERT_EQ(0, sysfs_read_ulong(MIN_PGSIZE_PARAM, &min_pgsize));
+	if (!type1_loaded())
+		SKIP(return, TYPE1_MISSING);
+	__first_edu(_metadata, &info);
+	__vfio_container_setup(_metadata, info.group, VFIO_TYPE1v2_IOMMU,
+			       &container_fd, &group_fd);
+	__get_iommu_info(_metadata, container_fd, &t1);
+	vfio_close(&group_fd);
+	vfio_close(&container_fd);
+	if (t1.pgsizes & ~((__u64)min_pgsize - 1))
+		SKIP(return, "min_pgsize %#lx leaves page sizes of %#llx (load with min_pgsize=0x80000000 on VT-d)",
+		     min_pgsize, (unsigned long long)t1.pgsizes);
+
+	ASSERT_EQ(EINVAL, __set_iommu_errno(_metadata, info.group));
+	/* Nothing of the failed attach is left: type1 takes the group. */
+	__vfio_container_setup(_metadata, info.group, VFIO_TYPE1v2_IOMMU,
+			       &container_fd, &group_fd);
+	vfio_close(&group_fd);
+	vfio_close(&container_fd);
 }
 
 TEST_HARNESS_MAIN
