@@ -444,13 +444,14 @@ FIXTURE_SETUP(safety)
 	self->group_fd[1] = -1;
 	edu_init(&self->edu[0]);
 	edu_init(&self->edu[1]);
-	SETUP_SKIP_IF_GRANULE();
 
 	self->nr_edu = __edu_peers_setup(_metadata, &self->container_fd,
 					  self->group_fd, self->info, self->edu);
 
 	__get_iommu_info(_metadata, self->container_fd, &iommu);
-	ASSERT_EQ(SZ_4K, iommu.pgsize);
+	/* Most tests map edu's BAR0 or count in 4 KiB pages. */
+	if (iommu.pgsize != SZ_4K)
+		self->skip = GRANULE_SKIP;
 	ASSERT_EQ(SZ_1M, self->edu[0].bar0_size);
 
 	self->ram = test_mmap(BUF_SIZE, PROT_READ | PROT_WRITE);
@@ -799,7 +800,6 @@ TEST_F(safety, get_info_pad_zero)
 	unsigned char *p;
 	int round;
 
-	SETUP_SKIPPED();
 	info = malloc(size);
 	ASSERT_NE(NULL, info);
 	p = (unsigned char *)info;
@@ -962,7 +962,6 @@ TEST_F(safety, map_argsz_old_readonly)
 
 TEST_F(safety, map_all_2_64)
 {
-	SETUP_SKIPPED();
 	test_map_all_refused();
 }
 
