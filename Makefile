@@ -23,7 +23,8 @@
 #
 # Variables: KERNELS (the guest kernel series make check runs on: default
 # "6.1 6.12"; e.g. KERNELS=6.1 for one), IOMMUS (the guest IOMMUs it runs
-# them with: default "vtd vtd48 amd virtio", e.g. IOMMUS=amd), KVER (one kernel release), KDIR
+# them with: default "vtd vtd48 amd virtio vtd2m", e.g. IOMMUS=amd), KVER
+# (one kernel release), KDIR
 # (its build tree), VMLINUX (the kernel image whose BTF is the base of
 # vfio.ko's; /sys/kernel/btf/vmlinux on a running host).
 
@@ -33,7 +34,7 @@ SETUP := $(TOP)/tools/testing/vm/setup.sh
 VM_RUN := $(TOP)/tools/testing/vm/run.sh
 
 KERNELS ?= 6.1 6.12
-IOMMUS ?= vtd vtd48 amd virtio
+IOMMUS ?= vtd vtd48 amd virtio vtd2m
 KVER ?= $(shell $(SETUP) --kver 2>/dev/null)
 KDIR ?= /lib/modules/$(KVER)/build
 VMLINUX ?= $(BUILD)/vmlinux-$(KVER)
@@ -93,10 +94,10 @@ run: deps
 	@$(MAKE) --no-print-directory _run KVER=$$($(SETUP) --kver)
 
 # Lint once, then the suite on every configuration of the matrix: each
-# kernel of KERNELS with each IOMMU of IOMMUS (vtd48 on the last kernel
-# only, virtio not on 6.1, which has no virtio_iommu), then DPDK's testpmd
-# (_dpdk, below). Every run ends in a line of its own; the closing line
-# adds them up.
+# kernel of KERNELS with each IOMMU of IOMMUS (vtd48 and vtd2m on the last
+# kernel only, virtio not on 6.1, which has no virtio_iommu), then DPDK's
+# testpmd (_dpdk, below). Every run ends in a line of its own; the closing
+# line adds them up.
 check:
 	@$(SETUP) $(KERNELS) >/dev/null
 	@rm -f $(BUILD)/vm/summary-*; mkdir -p $(BUILD)/vm; \
@@ -115,8 +116,8 @@ check:
 		for iommu in $(IOMMUS); do \
 			case $$iommu/$$series in \
 			virtio/6.1) continue ;; \
-			vtd48/$$last) ;; \
-			vtd48/*) continue ;; \
+			vtd48/$$last | vtd2m/$$last) ;; \
+			vtd48/* | vtd2m/*) continue ;; \
 			esac; \
 			n=$$((n + 1)); \
 			$(MAKE) --no-print-directory _check KVER=$$kver \
@@ -203,15 +204,21 @@ GUEST_TIMEOUT = $(if $(GUEST_ENV),--timeout 1500)
 # The IOMMU of a guest run (make check IOMMUS=...): its run.sh options,
 # its name in the output and its logs' directory. vtd keeps the plain
 # names (build/vm/check-<kernel>/, "<kernel>: N passed, ...").
+# vtd2m loads the module with min_pgsize=2 MiB (a granule above
+# PAGE_SIZE, through GUEST_ENV) and adds a 64 MiB BAR.
 CHECK_IOMMU ?= vtd
+CHECK_IOMMUS := vtd vtd48 amd virtio vtd2m
 IOMMU_ARGS_vtd :=
 IOMMU_ARGS_vtd48 := --iommu intel --aw-bits 48
 IOMMU_ARGS_amd := --iommu amd
 IOMMU_ARGS_virtio := --iommu virtio
+IOMMU_ARGS_vtd2m := --ivshmem 64M
+GUEST_ENV_vtd2m := VRANGE_PARAMS=min_pgsize=0x200000
 IOMMU_NAME_vtd :=
 IOMMU_NAME_vtd48 := VT-d aw-bits 48
 IOMMU_NAME_amd := AMD-Vi
 IOMMU_NAME_virtio := virtio-iommu
+IOMMU_NAME_vtd2m := VT-d min_pgsize 2 MiB
 CHECK_SUFFIX := $(if $(filter-out vtd,$(CHECK_IOMMU)),-$(CHECK_IOMMU))
 CHECK_NAME := $(KVER)$(if $(IOMMU_NAME_$(CHECK_IOMMU)), ($(IOMMU_NAME_$(CHECK_IOMMU))))
 CHECK_OUT := $(BUILD)/vm/check-$(KVER)$(CHECK_SUFFIX)
@@ -220,8 +227,8 @@ SUMMARY = $(BUILD)/vm/summary-$(KVER)$(CHECK_SUFFIX)
 # The "# top:" lines are the DMA at the top of the space, type1 beside
 # this module (vfio_range_top_test): on record, whatever type1 does.
 _check: modules selftests $(GUEST_EXTRAS)
-	@test -n "$(filter $(CHECK_IOMMU),vtd vtd48 amd virtio)" || \
-		{ echo "unknown IOMMU '$(CHECK_IOMMU)' (vtd vtd48 amd virtio)" >&2; exit 2; }
+	@test -n "$(filter $(CHECK_IOMMU),$(CHECK_IOMMUS))" || \
+		{ echo "unknown IOMMU '$(CHECK_IOMMU)' ($(CHECK_IOMMUS))" >&2; exit 2; }
 	@echo "=== $(CHECK_NAME)"
 	@rm -f $(SUMMARY); rc=0; \
 	$(VM_RUN) --kver $(KVER) $(IOMMU_ARGS_$(CHECK_IOMMU)) $(GUEST_TIMEOUT) \

@@ -122,19 +122,26 @@ struct vrange_iommu *vrange_iommu_get_by_group(struct iommu_group *group)
 	return found;
 }
 
-/* Page sizes all domains support, never below the CPU page size. */
+/*
+ * The page sizes of @domain the module uses: pinning works in CPU pages,
+ * so none below PAGE_SIZE, nor below min_pgsize (a test setting).
+ */
+static u64 vrange_domain_pgsizes(struct iommu_domain *domain)
+{
+	return domain->pgsize_bitmap & PAGE_MASK &
+	       ~((u64)vrange_min_iommu_pgsize - 1);
+}
+
+/* Page sizes all domains support; with no domain, PAGE_SIZE and up. */
 static void vrange_update_pgsizes(struct vrange_iommu *iommu)
 {
 	struct vrange_domain *dom;
 	u64 bitmap = PAGE_MASK;
 
+	/* A domain without any size in common was refused at attach. */
 	list_for_each_entry(dom, &iommu->domains, node)
-		bitmap &= dom->domain->pgsize_bitmap;
-	/*
-	 * Pinning works in CPU pages, so smaller IOMMU pages are of no use;
-	 * a domain without any size >= PAGE_SIZE was refused at attach.
-	 */
-	iommu->pgsize_bitmap = bitmap & PAGE_MASK;
+		bitmap &= vrange_domain_pgsizes(dom->domain);
+	iommu->pgsize_bitmap = bitmap;
 }
 
 static void vrange_domain_free(struct vrange_domain *dom)
@@ -170,15 +177,17 @@ static struct vrange_domain *vrange_domain_create(struct vrange_iommu *iommu,
 		rc = PTR_ERR(dom->domain);
 		goto err_free;
 	}
-	if (!(dom->domain->pgsize_bitmap & iommu->pgsize_bitmap)) {
-		/* No page size in common with the container's. */
-		rc = -EINVAL;
-		goto err_domain;
-	}
-
 	rc = iommu_attach_group(dom->domain, group);
 	if (rc)
 		goto err_domain;
+	/*
+	 * No page size in common with the container's. Checked once
+	 * attached: VT-d on 6.12 adds its large pages at the first attach.
+	 */
+	if (!(vrange_domain_pgsizes(dom->domain) & iommu->pgsize_bitmap)) {
+		rc = -EINVAL;
+		goto err_detach;
+	}
 	rc = vrange_iova_msi_cookie(dom->domain, group);
 	if (rc)
 		goto err_detach;
@@ -220,6 +229,7 @@ static int vrange_attach_iommu_group(struct vrange_iommu *iommu,
 	struct vrange_domain *dom;
 	unsigned int nr_ranges;
 	bool created = false;
+	u64 pgsizes;
 	int rc;
 
 	if (!vrange_allow_unsafe_interrupts &&
@@ -242,8 +252,15 @@ static int vrange_attach_iommu_group(struct vrange_iommu *iommu,
 				       &ranges, &nr_ranges);
 	if (rc)
 		goto err_detach;
-	/* The new group must not take away IOVA that is already mapped. */
-	if (!vrange_mappings_fit(iommu, ranges, nr_ranges)) {
+	/*
+	 * The new group must not take away IOVA that is already mapped, nor
+	 * leave a mapping smaller than a page of the new domain.
+	 */
+	pgsizes = iommu->pgsize_bitmap;
+	if (created)
+		pgsizes &= vrange_domain_pgsizes(dom->domain);
+	if (!vrange_mappings_fit(iommu, ranges, nr_ranges,
+				 1ULL << __ffs64(pgsizes))) {
 		rc = -EINVAL;
 		goto err_ranges;
 	}

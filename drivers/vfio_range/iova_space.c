@@ -187,19 +187,24 @@ bool vrange_iova_usable(const struct vrange_iommu *iommu, u64 start, u64 last)
 					  start, last);
 }
 
-/* True if every mapping of @iommu lies inside @ranges. */
+/*
+ * True if every mapping of @iommu lies inside @ranges and is aligned to
+ * @pgsize, the smallest page size once a new domain has joined.
+ */
 bool vrange_mappings_fit(struct vrange_iommu *iommu,
 			 const struct vfio_iova_range *ranges,
-			 unsigned int nr_ranges)
+			 unsigned int nr_ranges, u64 pgsize)
 {
 	struct vrange_mapping *map;
 
 	/* A request that mapped nothing occupies no IOVA. */
 	vrange_for_each_mapping(map, iommu, 0, U64_MAX)
 		if (map->length &&
-		    !vrange_iova_ranges_contain(ranges, nr_ranges,
-						vrange_mapping_start(map),
-						vrange_mapping_last(map)))
+		    (!vrange_range_aligned(vrange_mapping_start(map),
+					   vrange_mapping_last(map), pgsize) ||
+		     !vrange_iova_ranges_contain(ranges, nr_ranges,
+						 vrange_mapping_start(map),
+						 vrange_mapping_last(map))))
 			return false;
 	return true;
 }

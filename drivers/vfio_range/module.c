@@ -3,6 +3,7 @@
  * vfio-range: a VFIO IOMMU backend with inclusive [start, last] map and
  * unmap ioctls. This file registers it with the VFIO core.
  */
+#include <linux/log2.h>
 #include <linux/module.h>
 #include <uapi/linux/vfio_range.h>
 
@@ -29,6 +30,12 @@ module_param_named(compat_type1, vrange_compat_type1, bool, 0644);
 MODULE_PARM_DESC(compat_type1,
 		 "Also offer VFIO_TYPE1v2_IOMMU and VFIO_TYPE1_IOMMU to new containers, with type1's MAP_DMA/UNMAP_DMA uAPI (default false)");
 
+/* For testing: makes an IOMMU with 4 KiB pages look like one with larger. */
+unsigned long vrange_min_iommu_pgsize = PAGE_SIZE;
+module_param_named(min_pgsize, vrange_min_iommu_pgsize, ulong, 0444);
+MODULE_PARM_DESC(min_pgsize,
+		 "Testing only: use only IOMMU page sizes of at least this many bytes, a power of two >= PAGE_SIZE (default PAGE_SIZE)");
+
 static const struct vfio_iommu_driver_ops vrange_driver_ops = {
 	.name = "vfio-iommu-range",
 	.owner = THIS_MODULE,
@@ -50,6 +57,12 @@ static int __init vrange_init(void)
 	int rc;
 
 	BUILD_BUG_ON(sizeof(unsigned long) < sizeof(u64));
+	if (!is_power_of_2(vrange_min_iommu_pgsize) ||
+	    vrange_min_iommu_pgsize < PAGE_SIZE) {
+		pr_err("vfio-range: min_pgsize=%lu: not a power of two >= %lu\n",
+		       vrange_min_iommu_pgsize, PAGE_SIZE);
+		return -EINVAL;
+	}
 	vrange_debugfs_init();
 	rc = vfio_register_iommu_driver(&vrange_driver_ops);
 	if (rc)

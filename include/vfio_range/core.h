@@ -102,7 +102,8 @@ struct vrange_stats {
  * @nr_mappings: number of nodes in @mappings
  * @domains: list of &struct vrange_domain; changed under @revoke_lock too
  * @groups: list of &struct vrange_group, with and without a domain
- * @pgsize_bitmap: IOMMU page sizes every domain supports (PAGE_SIZE and up)
+ * @pgsize_bitmap: IOMMU page sizes every domain supports (PAGE_SIZE, or the
+ *	min_pgsize parameter, and up; PAGE_SIZE and up with no domain)
  * @usable: sorted, disjoint, inclusive usable IOVA ranges
  * @nr_usable: number of entries in @usable
  * @pins: pages pinned by emulated devices: IOVA page number to
@@ -427,6 +428,7 @@ extern unsigned int vrange_max_mappings;
 extern unsigned int vrange_max_clients;
 extern bool vrange_allow_unsafe_interrupts;
 extern bool vrange_compat_type1;
+extern unsigned long vrange_min_iommu_pgsize;
 
 /* pages.c: pinning and locked_vm accounting */
 int vrange_pages_pin(struct vrange_mapping *map);
@@ -495,7 +497,7 @@ void vrange_iova_space_set(struct vrange_iommu *iommu,
 			   struct vfio_iova_range *ranges, unsigned int nr);
 bool vrange_mappings_fit(struct vrange_iommu *iommu,
 			 const struct vfio_iova_range *ranges,
-			 unsigned int nr_ranges);
+			 unsigned int nr_ranges, u64 pgsize);
 
 /* container.c: container lifetime, groups and domains */
 void *vrange_open(unsigned long type);

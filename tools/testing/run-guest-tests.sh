@@ -7,13 +7,19 @@
 # it. Every binary prints kselftest TAP ending in a "# Totals:" line; this
 # script's own checks end in one too, so the host can add them all up.
 #
-# usage: run-guest-tests.sh <directory of the built modules> <directory of
+# usage: [VRANGE_PARAMS='<parameters of vfio_iommu_range.ko>']
+#        run-guest-tests.sh <directory of the built modules> <directory of
 #        test binaries> [<parameter of vfio_range_test.ko>...]
+#
+# VRANGE_PARAMS (e.g. min_pgsize=0x200000, make check's vtd2m) is given to
+# the load the selftests run under; the later loads, the compat reload and
+# nested-qemu.sh's, are of the default configuration.
 set -uo pipefail
 
 moddir=$1 testdir=$2
 shift 2
 test_params=("$@")
+read -ra module_params <<<"${VRANGE_PARAMS:-}"
 module=$moddir/vfio_iommu_range.ko
 test_module=$moddir/vfio_range_test.ko
 pass=0 fail=0
@@ -22,12 +28,13 @@ pass=0 fail=0
 
 loaded() { grep -q "^$1 " /proc/modules; }
 
-echo "# IOMMU: ${VM_IOMMU:-intel}${UNSAFE_IRQ:+ (no interrupt remapping: $UNSAFE_IRQ)}"
+echo "# IOMMU: ${VM_IOMMU:-intel}${UNSAFE_IRQ:+ (no interrupt remapping: $UNSAFE_IRQ)}${VRANGE_PARAMS:+ (module: $VRANGE_PARAMS)}"
 modprobe vfio_iommu_type1
 check "vfio_iommu_type1 is loaded" loaded vfio_iommu_type1
 type1_allow_unsafe
 # shellcheck disable=SC2086 # empty or one word
-check "insmod $(basename "$module")" insmod "$module" $UNSAFE_IRQ
+check "insmod $(basename "$module")${VRANGE_PARAMS:+ $VRANGE_PARAMS}" \
+	insmod "$module" $UNSAFE_IRQ "${module_params[@]}"
 check "vfio_iommu_range is loaded beside vfio_iommu_type1" \
 	loaded vfio_iommu_range
 check "insmod $(basename "$test_module")${test_params[*]:+ ${test_params[*]}}" \
@@ -56,6 +63,33 @@ check "insmod again after rmmod, with compat_type1=1" \
 check "compat_type1=1 taken at load" \
 	grep -qx Y /sys/module/vfio_iommu_range/parameters/compat_type1
 check "rmmod again" rmmod vfio_iommu_range
+
+# min_pgsize: values refused at load, and one above VT-d's largest page
+# (1 GiB), which leaves it none: vfio_range_pgsize_test's
+# no_page_size_left (elsewhere it skips, as do its granule tests).
+insmod_einval() {
+	local out
+	if out=$(insmod "$module" "$@" 2>&1); then
+		rmmod vfio_iommu_range
+		return 1
+	fi
+	grep -q "Invalid parameters" <<<"$out" && ! loaded vfio_iommu_range
+}
+check "insmod min_pgsize=0x1800 (not a power of two): EINVAL" \
+	insmod_einval min_pgsize=0x1800
+check "insmod min_pgsize=0x800 (below PAGE_SIZE): EINVAL" \
+	insmod_einval min_pgsize=0x800
+# shellcheck disable=SC2086 # empty or one word
+check "insmod min_pgsize=0x80000000" \
+	insmod "$module" min_pgsize=0x80000000 $UNSAFE_IRQ
+check "insmod $(basename "$test_module") beside it" insmod "$test_module"
+echo "# ===== vfio_range_pgsize_test (min_pgsize=0x80000000)"
+"$testdir/vfio_range_pgsize_test" 2>&1 | tee /tmp/selftest.out
+status=${PIPESTATUS[0]}
+check "vfio_range_pgsize_test ran to its summary (exit status $status)" \
+	grep -q '^# Totals:' /tmp/selftest.out
+check "rmmod vfio_range_test and vfio_iommu_range" \
+	rmmod vfio_range_test vfio_iommu_range
 
 # Last: they load the module in its type1 compat mode and unload
 # vfio_iommu_type1 for a while (they load it again at the end).

@@ -2,8 +2,8 @@
 # /init of the test guest's initramfs (busybox sh, PID 1); run.sh builds it in.
 #
 # Mounts the host root (9p, read-only) at /host and the writable out share at
-# /out, and again over $VM_OUT inside /host; binds edu (and the NICs of
-# run.sh --nics) to vfio-pci; runs
+# /out, and again over $VM_OUT inside /host; binds edu, ivshmem-plain
+# (run.sh --ivshmem) and the NICs of run.sh --nics to vfio-pci; runs
 # $VM_OUT/cmd.sh in `chroot /host` from $VM_CWD, tee-ing to /out/output.txt;
 # saves dmesg; writes /out/status last; powers off. PID 1 must never exit
 # (that panics), so every path ends in finish().
@@ -84,7 +84,7 @@ mount -t bpf bpf $H/sys/fs/bpf 2>/dev/null
 if [ -n "$VM_MODDIR" ]; then
 	mount -o bind "$H$VM_MODDIR" $H/lib/modules || fail "cannot bind $VM_MODDIR"
 fi
-chroot $H modprobe vfio-pci ids=1234:11e8 || fail "modprobe vfio-pci"
+chroot $H modprobe vfio-pci ids=1234:11e8,1af4:1110 || fail "modprobe vfio-pci"
 # The NICs by driver_override: virtio_pci (in the initramfs, for 9p) has
 # already taken a virtio-net device, which must be unbound first.
 for d in /sys/bus/pci/devices/*; do

@@ -25,6 +25,7 @@ IOMMU=intel
 AW_BITS=
 EDU_DMA_MASK=
 NICS=
+IVSHMEM=
 OUT=$VMDIR/out
 
 # Top-level modules the initramfs needs to mount the 9p shares; their
@@ -39,7 +40,8 @@ usage() {
 	cat >&2 <<-EOF
 	usage: $0 [--kver VER] [--timeout SEC] [--mem SIZE] [--append 'ARGS'] [--edu N]
 	          [--iommu intel|amd|virtio] [--aw-bits 39|48] [--edu-dma-mask MASK]
-	          [--nics e1000|virtio] [--out DIR] [--kernel IMAGE --moddir DIR] -- 'shell command'
+	          [--nics e1000|virtio] [--ivshmem SIZE]
+	          [--out DIR] [--kernel IMAGE --moddir DIR] -- 'shell command'
 	EOF
 	exit 2
 }
@@ -56,6 +58,7 @@ parse_args() {
 		--aw-bits) AW_BITS=${2:?}; shift 2 ;;
 		--edu-dma-mask) EDU_DMA_MASK=${2:?}; shift 2 ;;
 		--nics) NICS=${2:?}; shift 2 ;;
+		--ivshmem) IVSHMEM=${2:?}; shift 2 ;;
 		--out) OUT=${2:?}; shift 2 ;;
 		--kernel) KERNEL=${2:?}; shift 2 ;;
 		--moddir) MODROOT=${2:?}; shift 2 ;;
@@ -81,6 +84,10 @@ parse_args() {
 		die "--edu-dma-mask wants a hex mask (0x...)" 2
 	[[ -z $NICS || $NICS =~ ^(e1000|virtio)$ ]] ||
 		die "--nics wants e1000 or virtio" 2
+	# ivshmem-plain's BAR2 is its memory backend, whose size must be a
+	# power of two.
+	[[ -z $IVSHMEM || $IVSHMEM =~ ^[1-9][0-9]*[MG]$ ]] ||
+		die "--ivshmem wants a size in M or G (64M)" 2
 	# The firmware (ACPI VIOT) puts the 9p devices behind virtio-iommu
 	# too: their probe waits for its driver, which must come after
 	# virtio_pci (it is a virtio device) and before the 9p mounts.
@@ -239,8 +246,15 @@ run_guest() {
 		qemu+=(-device "edu${EDU_DMA_MASK:+,dma_mask=$EDU_DMA_MASK}")
 	done
 	qemu+=("${NIC_ARGS[@]}")
+	# After the edu devices, so their slots stay those of a run without
+	# it: a prefetchable 64-bit BAR2 of device memory (guest-init.sh binds
+	# it to vfio-pci too).
+	if [[ -n $IVSHMEM ]]; then
+		qemu+=(-object "memory-backend-ram,id=ivshmem0,size=$IVSHMEM,share=on"
+			-device "ivshmem-plain,memdev=ivshmem0")
+	fi
 
-	log "booting $KVER, IOMMU $(iommu_device) (timeout ${TIMEOUT}s, console: $OUT/console.log)"
+	log "booting $KVER, IOMMU $(iommu_device)${IVSHMEM:+, ivshmem $IVSHMEM} (timeout ${TIMEOUT}s, console: $OUT/console.log)"
 	local start=$SECONDS
 	# No stdin anywhere: CI has none.
 	timeout -k 10 "$TIMEOUT" "${qemu[@]}" </dev/null >&2 &

@@ -104,28 +104,40 @@ static inline int edu_info_cmp(const void *a, const void *b)
 	return strcmp(ea->bdf, eb->bdf);
 }
 
-/* The physical address of BAR0 of @bdf, from sysfs; 0 if unknown. */
-static inline unsigned long long edu_bar0_phys(const char *bdf)
+/* The physical address of BAR @bar of @bdf, from sysfs; 0 if unknown. */
+static inline unsigned long long pci_bar_phys(const char *bdf, int bar)
 {
 	unsigned long long start = 0, end, flags;
 	char path[PATH_MAX];
 	FILE *f;
+	int i;
 
 	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/resource", bdf);
 	f = fopen(path, "r");
 	if (!f)
 		return 0;
-	if (fscanf(f, "%llx %llx %llx", &start, &end, &flags) != 3)
-		start = 0;
+	for (i = 0; i <= bar; i++) {
+		if (fscanf(f, "%llx %llx %llx", &start, &end, &flags) != 3) {
+			start = 0;
+			break;
+		}
+	}
 	fclose(f);
 	return start;
 }
 
+static inline unsigned long long edu_bar0_phys(const char *bdf)
+{
+	return pci_bar_phys(bdf, 0);
+}
+
 /*
- * Fill @edu with up to @max edu devices, sorted by PCI address, and return
- * how many were found. Devices without an IOMMU group are left out.
+ * Fill @edu with up to @max PCI devices @vendor:@device, sorted by PCI
+ * address, and return how many were found. Devices without an IOMMU group
+ * are left out.
  */
-static inline int edu_find(struct edu_info *edu, int max)
+static inline int pci_find(unsigned long want_vendor, unsigned long want_device,
+			   struct edu_info *edu, int max)
 {
 	const char *base = "/sys/bus/pci/devices";
 	char path[PATH_MAX], link[PATH_MAX];
@@ -143,10 +155,10 @@ static inline int edu_find(struct edu_info *edu, int max)
 		if (de->d_name[0] == '.')
 			continue;
 		snprintf(path, sizeof(path), "%s/%s/vendor", base, de->d_name);
-		if (sysfs_read_ulong(path, &vendor) || vendor != EDU_VENDOR)
+		if (sysfs_read_ulong(path, &vendor) || vendor != want_vendor)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s/device", base, de->d_name);
-		if (sysfs_read_ulong(path, &device) || device != EDU_DEVICE)
+		if (sysfs_read_ulong(path, &device) || device != want_device)
 			continue;
 		snprintf(path, sizeof(path), "%s/%s/iommu_group", base,
 			 de->d_name);
@@ -162,6 +174,12 @@ static inline int edu_find(struct edu_info *edu, int max)
 	closedir(dir);
 	qsort(edu, n, sizeof(*edu), edu_info_cmp);
 	return n;
+}
+
+/* The edu devices (pci_find()). */
+static inline int edu_find(struct edu_info *edu, int max)
+{
+	return pci_find(EDU_VENDOR, EDU_DEVICE, edu, max);
 }
 
 /* Opens /dev/vfio/@group; the fd, or -1 with errno. */

@@ -14,11 +14,12 @@
  */
 #include "vfio_range_utils.h"
 
-#define DEBUGFS_ROOT	"/sys/kernel/debug/vfio_iommu_range"
-#define CONTAINERS	DEBUGFS_ROOT "/containers"
 #define IOVA_RAM	0x1000000ULL
 #define IOVA_BAR	0x2000000ULL
-#define BUF_SIZE	(4 * SZ_1M)
+/* 4 MiB, or 4 granules if that is more (min_pgsize). */
+#define BUF_SIZE	(self->buf_size)
+/* The blocks of the clients test: 1 MiB, or a granule if more. */
+#define BLK		(self->iommu.pgsize > SZ_1M ? self->iommu.pgsize : SZ_1M)
 #define FILE_MAX	65536
 
 /* "name value" line of a counters file; -1 if missing. */
@@ -38,34 +39,6 @@ static long long counter_in(const char *path, const char *name)
 	return -1;
 }
 
-/*
- * The directory of the container this process opened (its info file says
- * "opener <pid> ..."), in @dir; false if there is none.
- */
-static bool own_container_dir(char *dir, size_t size)
-{
-	char path[PATH_MAX], buf[4096], want[32];
-	struct dirent *de;
-	bool found = false;
-	DIR *d;
-
-	snprintf(want, sizeof(want), "\nopener %d ", getpid());
-	d = opendir(CONTAINERS);
-	if (!d)
-		return false;
-	while (!found && (de = readdir(d))) {
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), CONTAINERS "/%s/info", de->d_name);
-		if (read_text(path, buf, sizeof(buf)) > 0 && strstr(buf, want)) {
-			snprintf(dir, size, CONTAINERS "/%s", de->d_name);
-			found = true;
-		}
-	}
-	closedir(d);
-	return found;
-}
-
 FIXTURE(debugfs)
 {
 	int container_fd;
@@ -74,6 +47,7 @@ FIXTURE(debugfs)
 	struct edu_dev edu;
 	struct iommu_info iommu;
 	char dir[PATH_MAX];
+	size_t buf_size;
 	char *buf;
 	char *text;		/* FILE_MAX bytes for file contents */
 	long long base_pinned;	/* module-wide pinned_pages at setup */
@@ -99,7 +73,10 @@ FIXTURE_SETUP(debugfs)
 	__get_iommu_info(_metadata, self->container_fd, &self->iommu);
 	ASSERT_TRUE(own_container_dir(self->dir, sizeof(self->dir)));
 
-	self->buf = test_mmap(BUF_SIZE, PROT_READ | PROT_WRITE);
+	self->buf_size = 4 * SZ_1M > 4 * self->iommu.pgsize ?
+			 4 * SZ_1M : 4 * self->iommu.pgsize;
+	self->buf = test_mmap_aligned(BUF_SIZE, self->iommu.pgsize,
+				      PROT_READ | PROT_WRITE);
 	ASSERT_NE(NULL, self->buf);
 	self->text = malloc(FILE_MAX);
 	ASSERT_NE(NULL, self->text);
@@ -177,6 +154,7 @@ TEST_F(debugfs, ram_mapping_and_counters)
 {
 	const __u64 last = IOVA_RAM + BUF_SIZE - 1;
 	const long long pages = BUF_SIZE / getpagesize();
+	const __u64 pg = self->iommu.pgsize;
 	char line[256];
 
 	read_own("mappings");
@@ -201,15 +179,15 @@ TEST_F(debugfs, ram_mapping_and_counters)
 	ASSERT_HAS(self->text, "\nmappings 1\n");
 
 	/* A read-only mapping says so. */
-	test_range_map_flags(self->buf, IOVA_BAR, IOVA_BAR + SZ_4K - 1,
+	test_range_map_flags(self->buf, IOVA_BAR, IOVA_BAR + pg - 1,
 			     VFIO_RANGE_MAP_READ);
 	read_own("mappings");
-	snprintf(line, sizeof(line), "%#llx-%#llx mapped %#llx-%#llx ram r- pinned 1\n",
-		 IOVA_BAR, IOVA_BAR + SZ_4K - 1, IOVA_BAR,
-		 IOVA_BAR + SZ_4K - 1);
+	snprintf(line, sizeof(line), "%#llx-%#llx mapped %#llx-%#llx ram r- pinned %lld\n",
+		 IOVA_BAR, IOVA_BAR + pg - 1, IOVA_BAR, IOVA_BAR + pg - 1,
+		 (long long)(pg / getpagesize()));
 	ASSERT_HAS(self->text, line);
 
-	test_range_unmap(0, U64_MAX, BUF_SIZE + SZ_4K);
+	test_range_unmap(0, U64_MAX, BUF_SIZE + pg);
 	read_own("mappings");
 	ASSERT_STREQ("", self->text);
 	ASSERT_EQ(2, own_counter(self->dir, "maps"));
@@ -226,6 +204,9 @@ TEST_F(debugfs, bar_mapping)
 	unsigned long long pfn = edu_bar0_phys(self->info.bdf) / getpagesize();
 	char line[256];
 
+	if (self->iommu.pgsize > self->edu.bar0_size)
+		SKIP(return, "granule %#llx above edu's BAR0 (min_pgsize; vfio_range_pgsize_test covers that)",
+		     (unsigned long long)self->iommu.pgsize);
 	ASSERT_NE(0ULL, pfn);
 	test_range_map(self->edu.bar0, IOVA_BAR, last);
 	read_own("mappings");
@@ -272,11 +253,11 @@ TEST_F(debugfs, clients)
 	ASSERT_HAS(self->text, "\nclients 1\n");
 
 	/* One aligned block each; the queue holds one, then overflows. */
-	test_range_map(self->buf, IOVA_RAM, IOVA_RAM + SZ_1M - 1);
-	test_range_map(self->buf + SZ_1M, IOVA_RAM + SZ_1M,
-		       IOVA_RAM + 2 * SZ_1M - 1);
-	test_range_map(self->buf + 2 * SZ_1M, IOVA_RAM + 2 * SZ_1M,
-		       IOVA_RAM + 3 * SZ_1M - 1);
+	test_range_map(self->buf, IOVA_RAM, IOVA_RAM + BLK - 1);
+	test_range_map(self->buf + BLK, IOVA_RAM + BLK,
+		       IOVA_RAM + 2 * BLK - 1);
+	test_range_map(self->buf + 2 * BLK, IOVA_RAM + 2 * BLK,
+		       IOVA_RAM + 3 * BLK - 1);
 	snprintf(line, sizeof(line), "fd window %#llx-%#llx events map,unmap granularity aligned delivered 3 dropped 2 queued 2\n",
 		 IOVA_RAM, (unsigned long long)U64_MAX);
 	read_own("clients");

@@ -11,12 +11,29 @@
  */
 #include "vfio_range_utils.h"
 
-/* All below 256 MiB: edu masks its DMA addresses to 28 bits. */
-#define IOVA_A		0x0100000ULL
-#define IOVA_B		0x0200000ULL
-#define IOVA_C		0x0300000ULL
-#define IOVA_BIG	0x0800000ULL	/* 2 MiB aligned */
-#define BUF_SIZE	(16 * SZ_4K)
+/*
+ * All below 256 MiB: edu masks its DMA addresses to 28 bits. The buffers
+ * are 64 KiB, or four IOMMU granules if that is more (min_pgsize), and
+ * the IOVAs step by 1 MiB or by a buffer (set_sizes()).
+ */
+#define IOVA_A		(1 * self->step)
+#define IOVA_B		(2 * self->step)
+#define IOVA_C		(3 * self->step)
+#define IOVA_BIG	(8 * self->step)	/* 2 MiB aligned */
+#define BUF_SIZE	(self->buf_size)
+
+/* The granule @g of the container decides the sizes. */
+#define set_sizes(g)							\
+	do {								\
+		self->pg = (g);						\
+		self->buf_size = 16 * SZ_4K > 4 * self->pg ?		\
+				 16 * SZ_4K : 4 * self->pg;		\
+		self->step = self->buf_size > SZ_1M ? self->buf_size :	\
+						      SZ_1M;		\
+	} while (0)
+
+#define buf_mmap()	test_mmap_aligned(BUF_SIZE, self->pg,		\
+					  PROT_READ | PROT_WRITE)
 
 #define DMA_R		VFIO_RANGE_MAP_READ
 #define DMA_W		VFIO_RANGE_MAP_WRITE
@@ -106,7 +123,8 @@ FIXTURE(edu)
 	int container_fd;
 	int group_fd;
 	struct edu_dev edu;
-	__u64 pg;
+	__u64 pg;		/* the IOMMU granule */
+	__u64 buf_size, step;
 	char *a, *b, *c;	/* BUF_SIZE each */
 };
 
@@ -140,11 +158,11 @@ FIXTURE_SETUP(edu)
 	__vfio_container_setup(_metadata, info.group, variant->iommu_type,
 			       &self->container_fd, &self->group_fd);
 	__edu_open(_metadata, self->group_fd, info.bdf, &self->edu);
-	self->pg = getpagesize();
+	set_sizes(__granule(_metadata, self->container_fd));
 
-	self->a = test_mmap(BUF_SIZE, PROT_READ | PROT_WRITE);
-	self->b = test_mmap(BUF_SIZE, PROT_READ | PROT_WRITE);
-	self->c = test_mmap(BUF_SIZE, PROT_READ | PROT_WRITE);
+	self->a = buf_mmap();
+	self->b = buf_mmap();
+	self->c = buf_mmap();
 	ASSERT_NE(NULL, self->a);
 	ASSERT_NE(NULL, self->b);
 	ASSERT_NE(NULL, self->c);
@@ -363,7 +381,8 @@ TEST_F(edu, dma_failed_map)
 
 	if (self->skip)
 		SKIP(return, "%s", self->skip);
-	holed = test_mmap(4 * self->pg, PROT_READ | PROT_WRITE);
+	holed = test_mmap_aligned(4 * self->pg, self->pg,
+				  PROT_READ | PROT_WRITE);
 	ASSERT_NE(NULL, holed);
 	memset(holed, 0, 4 * self->pg);
 	ASSERT_EQ(0, munmap(holed + 2 * self->pg, self->pg));
@@ -425,6 +444,8 @@ FIXTURE(edu2)
 	int group_fd[2];
 	struct edu_info info[2];
 	struct edu_dev edu[2];
+	__u64 pg;		/* the IOMMU granule the container will have */
+	__u64 buf_size, step;
 	char *a, *b, *c;	/* BUF_SIZE each */
 };
 
@@ -482,9 +503,11 @@ FIXTURE_SETUP(edu2)
 		ASSERT_FLAG(status.flags, VFIO_GROUP_FLAGS_VIABLE);
 	}
 
-	self->a = test_mmap(BUF_SIZE, PROT_READ | PROT_WRITE);
-	self->b = test_mmap(BUF_SIZE, PROT_READ | PROT_WRITE);
-	self->c = test_mmap(BUF_SIZE, PROT_READ | PROT_WRITE);
+	set_sizes(variant->iommu_type == VFIO_RANGE_IOMMU ? module_granule() :
+		  (__u64)getpagesize());
+	self->a = buf_mmap();
+	self->b = buf_mmap();
+	self->c = buf_mmap();
 	ASSERT_NE(NULL, self->a);
 	ASSERT_NE(NULL, self->b);
 	ASSERT_NE(NULL, self->c);

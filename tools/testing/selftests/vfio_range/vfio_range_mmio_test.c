@@ -53,6 +53,7 @@
 
 FIXTURE(mmio)
 {
+	const char *skip;	/* set by the setup: every test skips */
 	int container_fd;
 	int group_fd[2];
 	struct edu_info info[2];
@@ -73,6 +74,7 @@ FIXTURE_SETUP(mmio)
 	self->group_fd[1] = -1;
 	edu_init(&self->edu[0]);
 	edu_init(&self->edu[1]);
+	SETUP_SKIP_IF_GRANULE();
 
 	self->nr_edu = __edu_peers_setup(_metadata, &self->container_fd,
 					  self->group_fd, self->info, self->edu);
@@ -127,6 +129,7 @@ static void *bar_mmap(struct edu_dev *edu, int prot)
 /* edu reads its own ident register through the IOMMU. */
 TEST_F(mmio, p2p_self)
 {
+	SETUP_SKIPPED();
 	test_range_map(self->ram, IOVA_RAM, IOVA_RAM + BUF_SIZE - 1);
 	test_vmlck(BUF_SIZE);
 
@@ -151,6 +154,7 @@ TEST_F(mmio, p2p_peer)
 {
 	char *bar1;
 
+	SETUP_SKIPPED();
 	if (self->nr_edu < 2)
 		SKIP(return, "needs two edu devices in two IOMMU groups");
 	bar1 = self->edu[1].bar0;
@@ -183,6 +187,7 @@ TEST_F(mmio, trim)
 {
 	char *bar = self->bar;
 
+	SETUP_SKIPPED();
 	/* Head and tail trimmed. */
 	test_trim_map(bar + 0x800, IOVA_T + 0x800, IOVA_T + 0x47ff,
 		      IOVA_T + 0x1000, IOVA_T + 0x3fff, 0);
@@ -246,6 +251,7 @@ TEST_F(mmio, trim)
 /* A trimmed section really maps the BAR page it keeps. */
 TEST_F(mmio, trim_dma)
 {
+	SETUP_SKIPPED();
 	test_range_map(self->ram, IOVA_RAM, IOVA_RAM + BUF_SIZE - 1);
 	/* [IOVA_T, + 0x17ff] maps the BAR's first page at IOVA_T. */
 	test_trim_map(self->bar, IOVA_T, IOVA_T + 0x17ff, IOVA_T,
@@ -268,6 +274,7 @@ TEST_F(mmio, trim_errors)
 {
 	char *bar = self->bar;
 
+	SETUP_SKIPPED();
 	/* Without TRIM a BAR request must be aligned like any other. */
 	test_err_range_map_flags(EINVAL, bar + 0x800, IOVA_T + 0x800,
 				 IOVA_T + 0x47ff, DMA_R);
@@ -313,6 +320,7 @@ TEST_F(mmio, scattered_pfns)
 	volatile __u32 *scat;
 	int fd;
 
+	SETUP_SKIPPED();
 	ASSERT_NE(0ULL, phys);
 	fd = open(VFIO_RANGE_TEST_DEV, O_RDWR);
 	ASSERT_LE(0, fd) TH_LOG("open %s: %s (is vfio_range_test.ko loaded?)",
@@ -351,6 +359,7 @@ TEST_F(mmio, leave_bar)
 	const size_t sz = SZ_1M;
 	char *base, *bar_mid, *end;
 
+	SETUP_SKIPPED();
 	/* Longer than the mmap, from its start or from inside it. */
 	test_err_range_map_flags(EINVAL, self->bar, IOVA_BAR,
 				 IOVA_BAR + 2 * sz - 1, DMA_R);
@@ -434,6 +443,7 @@ TEST_F(mmio, out_argsz)
 	struct vfio_range_map cmd;
 	char *bar = self->bar;
 
+	SETUP_SKIPPED();
 	/* argsz without the out_ fields: they are left alone. */
 	ASSERT_EQ(0, _test_map_argsz(self->container_fd, min,
 				     (uintptr_t)bar + 0x800, IOVA_T + 0x800,
@@ -502,6 +512,7 @@ TEST_F(mmio, unmap_all_mixed)
 {
 	char *bar = self->bar;
 
+	SETUP_SKIPPED();
 	test_range_map(self->ram, IOVA_RAM, IOVA_RAM + BUF_SIZE - 1);
 	test_range_map(self->ram2, IOVA_RAM2, IOVA_RAM2 + BUF_SIZE - 1);
 	test_range_map_flags(bar, IOVA_BAR, IOVA_BAR + SZ_1M - 1, DMA_RW);
@@ -542,6 +553,7 @@ TEST_F(mmio, revoke_munmap)
 {
 	char *bar2;
 
+	SETUP_SKIPPED();
 	test_range_map(self->ram, IOVA_RAM, IOVA_RAM + BUF_SIZE - 1);
 	bar2 = bar_mmap(&self->edu[0], PROT_READ | PROT_WRITE);
 	ASSERT_NE(NULL, bar2);
@@ -572,6 +584,7 @@ TEST_F(mmio, revoke_partial)
 {
 	char *bar2;
 
+	SETUP_SKIPPED();
 	test_range_map(self->ram, IOVA_RAM, IOVA_RAM + BUF_SIZE - 1);
 	bar2 = bar_mmap(&self->edu[0], PROT_READ | PROT_WRITE);
 	ASSERT_NE(NULL, bar2);
@@ -733,6 +746,7 @@ TEST_F(mmio, notify)
 	struct vfio_range_event ev;
 	int fd;
 
+	SETUP_SKIPPED();
 	fd = ioctl(self->container_fd, VFIO_IOMMU_RANGE_NOTIFIER, &n);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, fcntl(fd, F_SETFL, O_NONBLOCK));

@@ -2324,6 +2324,8 @@ TEST_F(edu_notify, mixed_container)
 
 	if (self->container_fd < 0)
 		SKIP(return, "no edu device with an IOMMU group");
+	if (granule_restricted())
+		SKIP(return, GRANULE_SKIP);
 	__get_iommu_info(_metadata, self->container_fd, &info);
 	fd = test_notifier(EV_BOTH, ALIGNED, 0, U64_MAX);
 	ASSERT_EQ(0, _test_client_add(self->test_fd, self->group, EV_BOTH,
@@ -2389,6 +2391,8 @@ TEST_F(edu_notify, bar_trim_events)
 
 	if (self->container_fd < 0)
 		SKIP(return, "no edu device with an IOMMU group");
+	if (granule_restricted())
+		SKIP(return, GRANULE_SKIP);
 	edu_init(&edu);
 	__edu_open(_metadata, self->group_fd, self->bdf, &edu);
 	fd = test_notifier(EV_BOTH, ALIGNED, 0, U64_MAX);

@@ -15,7 +15,13 @@
 
 /* Scratch IOVAs well inside the first usable range. */
 #define IOVA_BASE	0x1000000ULL
-#define BUF_SIZE	(4 * SZ_1M)
+/*
+ * 4 MiB, or 260 granules if more (many_mappings maps 128 apart); a "larger" size of 1 MiB, or two
+ * granules if that is more (min_pgsize makes the granule 2 MiB).
+ */
+#define BUF_SIZE	(4 * SZ_1M > 260 * self->pg ? 4 * SZ_1M : 260 * self->pg)
+#define BIG		(self->pg < SZ_1M ? SZ_1M : 2 * self->pg)
+#define SMALL		(self->pg < SZ_64K ? SZ_64K : self->pg)
 
 FIXTURE(vfio_range)
 {
@@ -38,9 +44,9 @@ FIXTURE_SETUP(vfio_range)
 	__get_iommu_info(_metadata, self->container_fd, &self->info);
 	self->pg = self->info.pgsize;
 	self->top = self->info.top;
-	ASSERT_EQ((__u64)getpagesize(), self->pg);
-
-	self->buf = test_mmap(BUF_SIZE, PROT_READ | PROT_WRITE);
+	/* RAM maps align to the granule (min_pgsize). */
+	self->buf = test_mmap_aligned(BUF_SIZE, self->pg,
+				      PROT_READ | PROT_WRITE);
 	ASSERT_NE(NULL, self->buf);
 	self->vmlck = vmlck_kb(0);
 	ASSERT_LE(0, self->vmlck);
@@ -69,7 +75,7 @@ TEST_F(vfio_range, get_info_needs_caps)
 
 	ASSERT_EQ(0, _test_get_info(self->container_fd, &info, sizeof(info)));
 	ASSERT_FLAG(info.flags, VFIO_IOMMU_INFO_PGSIZES);
-	ASSERT_FLAG(info.iova_pgsizes, SZ_4K);
+	ASSERT_FLAG(info.iova_pgsizes, self->pg);
 	ASSERT_EQ(self->info.pgsizes, info.iova_pgsizes);
 	ASSERT_FLAG(info.flags, VFIO_IOMMU_INFO_CAPS);
 	ASSERT_LT((__u32)sizeof(info), info.argsz);
@@ -90,8 +96,9 @@ TEST_F(vfio_range, get_info_iova_ranges)
 		       (unsigned long long)r->start,
 		       (unsigned long long)r->end);
 		ASSERT_LE(r->start, r->end);
-		ASSERT_EQ(0ULL, r->start % self->pg);
-		ASSERT_EQ(0ULL, (r->end + 1) % self->pg);
+		/* In CPU pages: a larger granule need not divide them. */
+		ASSERT_EQ(0ULL, r->start % getpagesize());
+		ASSERT_EQ(0ULL, (r->end + 1) % getpagesize());
 		if (i)
 			ASSERT_LT(ii->ranges[i - 1].end + 1, r->start);
 		/* Inclusive ranges: no byte of the MSI window is usable. */
@@ -223,13 +230,13 @@ TEST_F(vfio_range, map_unmap)
 	__u64 pg = self->pg;
 
 	test_range_map(self->buf, IOVA_BASE, IOVA_BASE + pg - 1);
-	test_range_map(self->buf + pg, IOVA_BASE + SZ_1M,
-		       IOVA_BASE + SZ_1M + 16 * pg - 1);
+	test_range_map(self->buf + pg, IOVA_BASE + BIG,
+		       IOVA_BASE + BIG + 16 * pg - 1);
 	ASSERT_VMLCK(self->vmlck, 17 * pg);
 
 	test_range_unmap(IOVA_BASE, IOVA_BASE + pg - 1, pg);
 	test_range_unmap(IOVA_BASE, IOVA_BASE + pg - 1, 0);
-	test_range_unmap(IOVA_BASE + SZ_1M, IOVA_BASE + SZ_1M + 16 * pg - 1,
+	test_range_unmap(IOVA_BASE + BIG, IOVA_BASE + BIG + 16 * pg - 1,
 			 16 * pg);
 	ASSERT_VMLCK(self->vmlck, 0);
 	test_range_empty();
@@ -246,7 +253,7 @@ TEST_F(vfio_range, map_start_after_last)
 	test_err_range_map(EINVAL, self->buf, IOVA_BASE + pg, IOVA_BASE + pg - 1);
 	test_err_range_map(EINVAL, self->buf, IOVA_BASE + 2 * pg,
 			   IOVA_BASE + pg - 1);
-	test_err_range_map(EINVAL, self->buf, IOVA_BASE + SZ_1M,
+	test_err_range_map(EINVAL, self->buf, IOVA_BASE + BIG,
 			   IOVA_BASE - 1);
 	test_range_empty();
 	ASSERT_VMLCK(self->vmlck, 0);
@@ -319,7 +326,7 @@ TEST_F(vfio_range, map_vaddr_overflow)
 						RANGE_RW));
 	EXPECT_ERRNO(EOVERFLOW, _test_range_map(self->container_fd,
 						high - pg, IOVA_BASE,
-						IOVA_BASE + SZ_1M - 1,
+						IOVA_BASE + 4 * pg - 1,
 						RANGE_RW));
 	/* Ends exactly at the top: no wrap, just not user memory. */
 	EXPECT_ERRNO(EFAULT, _test_range_map(self->container_fd, high,
@@ -329,12 +336,20 @@ TEST_F(vfio_range, map_vaddr_overflow)
 	ASSERT_VMLCK(self->vmlck, 0);
 }
 
+/*
+ * The tests at the edges of the usable ranges: with min_pgsize they are
+ * not on granules (the MSI window ends 1 MiB into a 2 MiB page).
+ */
+#define EDGE_SKIP	"min_pgsize: the usable ranges' edges are not on granules"
+
 TEST_F(vfio_range, map_outside_ranges)
 {
 	struct iommu_info *ii = &self->info;
 	__u64 pg = self->pg, top = self->top;
 	__u32 i;
 
+	if (granule_restricted())
+		SKIP(return, EDGE_SKIP);
 	/* Inside the MSI window, its first and last page. */
 	test_err_range_map(ERANGE, self->buf, MSI_IOVA_START,
 			   MSI_IOVA_START + pg - 1);
@@ -364,11 +379,11 @@ TEST_F(vfio_range, map_outside_ranges)
 	 * maps there.
 	 */
 	if (top != U64_MAX) {
-		ASSERT_GT(U64_MAX - SZ_1M, top);
+		ASSERT_GT(U64_MAX - BIG, top);
 		test_err_range_map(ERANGE, self->buf, top + 1, top + pg);
 		test_err_range_map(ERANGE, self->buf, top - pg + 1, top + pg);
-		test_err_range_map(ERANGE, self->buf, top + 1 + SZ_1M,
-				   top + SZ_1M + pg);
+		test_err_range_map(ERANGE, self->buf, top + 1 + BIG,
+				   top + BIG + pg);
 		test_err_range_map(ERANGE, self->buf, U64_MAX - pg + 1,
 				   U64_MAX);
 	}
@@ -801,6 +816,8 @@ TEST_F(vfio_range, unmap_all)
 {
 	__u64 total;
 
+	if (granule_restricted())
+		SKIP(return, EDGE_SKIP);
 	total = map_range_ends(_metadata, self);
 	ASSERT_VMLCK(self->vmlck, total);
 	test_range_unmap(0, U64_MAX, total);
@@ -819,6 +836,8 @@ TEST_F(vfio_range, map_range_edges)
 	__u64 pg = self->pg, top = self->top;
 	__u32 i;
 
+	if (granule_restricted())
+		SKIP(return, EDGE_SKIP);
 	/* First and last page of every usable range, one by one. */
 	for (i = 0; i < ii->nr_ranges; i++) {
 		struct vfio_iova_range *r = &ii->ranges[i];
@@ -843,9 +862,9 @@ TEST_F(vfio_range, map_range_edges)
 	test_range_unmap(top - 2 * pg + 1, U64_MAX, 2 * pg);
 
 	/* A larger mapping ending at the top, removed with [0, U64_MAX]. */
-	test_range_map(self->buf, top - SZ_1M + 1, top);
-	ASSERT_VMLCK(self->vmlck, SZ_1M);
-	test_range_unmap(0, U64_MAX, SZ_1M);
+	test_range_map(self->buf, top - BIG + 1, top);
+	ASSERT_VMLCK(self->vmlck, BIG);
+	test_range_unmap(0, U64_MAX, BIG);
 	ASSERT_VMLCK(self->vmlck, 0);
 	test_range_empty();
 }
@@ -877,32 +896,32 @@ TEST_F(vfio_range, many_mappings)
 
 TEST_F(vfio_range, locked_vm)
 {
-	char *other = self->buf + 2 * SZ_1M;
+	char *other = self->buf + 2 * BIG;
 
-	test_range_map(self->buf, IOVA_BASE, IOVA_BASE + SZ_1M - 1);
-	ASSERT_VMLCK(self->vmlck, SZ_1M);
-	test_range_map(self->buf + SZ_1M, IOVA_BASE + SZ_2M,
-		       IOVA_BASE + SZ_2M + SZ_64K - 1);
-	ASSERT_VMLCK(self->vmlck, SZ_1M + SZ_64K);
+	test_range_map(self->buf, IOVA_BASE, IOVA_BASE + BIG - 1);
+	ASSERT_VMLCK(self->vmlck, BIG);
+	test_range_map(self->buf + BIG, IOVA_BASE + 2 * BIG,
+		       IOVA_BASE + 2 * BIG + SMALL - 1);
+	ASSERT_VMLCK(self->vmlck, BIG + SMALL);
 
 	/* Failed maps charge nothing. */
-	test_err_range_map(EEXIST, other, IOVA_BASE + SZ_1M - SZ_64K,
-			   IOVA_BASE + SZ_2M - 1);
-	test_err_range_map(ERANGE, other, MSI_IOVA_START - SZ_64K,
-			   MSI_IOVA_START + SZ_1M - SZ_64K - 1);
-	ASSERT_VMLCK(self->vmlck, SZ_1M + SZ_64K);
+	test_err_range_map(EEXIST, other, IOVA_BASE + BIG - SMALL,
+			   IOVA_BASE + 2 * BIG - 1);
+	test_err_range_map(ERANGE, other, MSI_IOVA_START - SMALL,
+			   MSI_IOVA_START + BIG - SMALL - 1);
+	ASSERT_VMLCK(self->vmlck, BIG + SMALL);
 
-	test_range_unmap(IOVA_BASE, IOVA_BASE + SZ_1M - 1, SZ_1M);
-	ASSERT_VMLCK(self->vmlck, SZ_64K);
-	test_range_unmap(0, U64_MAX, SZ_64K);
+	test_range_unmap(IOVA_BASE, IOVA_BASE + BIG - 1, BIG);
+	ASSERT_VMLCK(self->vmlck, SMALL);
+	test_range_unmap(0, U64_MAX, SMALL);
 	ASSERT_VMLCK(self->vmlck, 0);
 }
 
 TEST_F(vfio_range, locked_vm_close)
 {
-	test_range_map(self->buf, IOVA_BASE, IOVA_BASE + SZ_1M - 1);
-	test_range_map(self->buf + SZ_1M, self->top - SZ_1M + 1, self->top);
-	ASSERT_VMLCK(self->vmlck, SZ_2M);
+	test_range_map(self->buf, IOVA_BASE, IOVA_BASE + BIG - 1);
+	test_range_map(self->buf + BIG, self->top - BIG + 1, self->top);
+	ASSERT_VMLCK(self->vmlck, 2 * BIG);
 
 	vfio_close(&self->group_fd);
 	vfio_close(&self->container_fd);
@@ -911,8 +930,8 @@ TEST_F(vfio_range, locked_vm_close)
 
 TEST_F(vfio_range, locked_vm_unset_container)
 {
-	test_range_map(self->buf, IOVA_BASE, IOVA_BASE + SZ_1M - 1);
-	ASSERT_VMLCK(self->vmlck, SZ_1M);
+	test_range_map(self->buf, IOVA_BASE, IOVA_BASE + BIG - 1);
+	ASSERT_VMLCK(self->vmlck, BIG);
 
 	/* Removing the last group releases the IOMMU backend. */
 	ASSERT_EQ(0, ioctl(self->group_fd, VFIO_GROUP_UNSET_CONTAINER));
@@ -924,9 +943,9 @@ TEST_F(vfio_range, locked_vm_unset_container)
 	ASSERT_EQ(0, ioctl(self->container_fd, VFIO_SET_IOMMU,
 			   VFIO_RANGE_IOMMU));
 	test_range_empty();
-	test_range_map(self->buf, IOVA_BASE, IOVA_BASE + SZ_1M - 1);
-	ASSERT_VMLCK(self->vmlck, SZ_1M);
-	test_range_unmap(0, U64_MAX, SZ_1M);
+	test_range_map(self->buf, IOVA_BASE, IOVA_BASE + BIG - 1);
+	ASSERT_VMLCK(self->vmlck, BIG);
+	test_range_unmap(0, U64_MAX, BIG);
 	ASSERT_VMLCK(self->vmlck, 0);
 }
 
@@ -955,8 +974,9 @@ FIXTURE_SETUP(max_mappings)
 	ASSERT_EQ(0, sysfs_read_ulong(MAX_MAPPINGS_PARAM, &self->orig))
 		TH_LOG("cannot read %s", MAX_MAPPINGS_PARAM);
 	self->saved = true;
-	self->pg = getpagesize();
-	self->buf = test_mmap(64 * self->pg, PROT_READ | PROT_WRITE);
+	self->pg = __granule(_metadata, self->container_fd);
+	self->buf = test_mmap_aligned(64 * self->pg, self->pg,
+				      PROT_READ | PROT_WRITE);
 	ASSERT_NE(NULL, self->buf);
 	self->vmlck = vmlck_kb(0);
 }
@@ -1093,8 +1113,9 @@ TEST_F(vfio_range_proc, info_matches_type1)
 			       &self->container_fd, &self->group_fd);
 	__get_iommu_info(_metadata, self->container_fd, &range);
 
-	ASSERT_EQ(type1.pgsize, range.pgsize);
-	ASSERT_FLAG(range.pgsizes, SZ_4K);
+	/* type1's sizes, less those below min_pgsize. */
+	ASSERT_EQ(type1.pgsizes & ~(module_granule() - 1), range.pgsizes);
+	ASSERT_FLAG(range.pgsizes, module_granule());
 	ASSERT_EQ(type1.nr_ranges, range.nr_ranges);
 	for (i = 0; i < range.nr_ranges; i++) {
 		ASSERT_EQ(type1.ranges[i].start, range.ranges[i].start);
@@ -1113,6 +1134,9 @@ static void read_all(struct __test_metadata *_metadata, int fd, void *buf,
 {
 	ASSERT_EQ((ssize_t)len, read(fd, buf, len));
 }
+
+/* 1 MiB, or a granule if that is more (min_pgsize). */
+#define PROC_SIZE	(module_granule() > SZ_1M ? module_granule() : SZ_1M)
 
 /*
  * A child maps 1 MiB in a container of its own and then dies with the
@@ -1145,11 +1169,12 @@ static void child_dies_holding_map(struct __test_metadata *_metadata,
 		__vfio_container_setup(_metadata, self->group,
 				       VFIO_RANGE_IOMMU, &self->container_fd,
 				       &self->group_fd);
-		buf = test_mmap(SZ_1M, PROT_READ | PROT_WRITE);
+		buf = test_mmap_aligned(PROC_SIZE, module_granule(),
+					 PROT_READ | PROT_WRITE);
 		ASSERT_NE(NULL, buf);
 		child_base = vmlck_kb(0);
-		test_range_map(buf, IOVA_BASE, IOVA_BASE + SZ_1M - 1);
-		ASSERT_VMLCK(child_base, SZ_1M);
+		test_range_map(buf, IOVA_BASE, IOVA_BASE + PROC_SIZE - 1);
+		ASSERT_VMLCK(child_base, PROC_SIZE);
 		write_all(_metadata, to_parent[1], &child_base,
 			  sizeof(child_base));
 		/* Wait for the parent: "go" to exit, or SIGKILL. */
@@ -1161,7 +1186,7 @@ static void child_dies_holding_map(struct __test_metadata *_metadata,
 	close(to_parent[1]);
 
 	read_all(_metadata, to_parent[0], &child_base, sizeof(child_base));
-	ASSERT_EQ(child_base + (long)(SZ_1M / 1024), vmlck_kb(pid));
+	ASSERT_EQ(child_base + (long)(PROC_SIZE / 1024), vmlck_kb(pid));
 	/* The group is busy while the child has it. */
 	EXPECT_ERRNO(EBUSY, vfio_group_open(self->group));
 
@@ -1184,14 +1209,15 @@ static void child_dies_holding_map(struct __test_metadata *_metadata,
 	/* Released: the group opens again and a new container works. */
 	__vfio_container_setup(_metadata, self->group, VFIO_RANGE_IOMMU,
 			       &self->container_fd, &self->group_fd);
-	buf = test_mmap(SZ_1M, PROT_READ | PROT_WRITE);
+	buf = test_mmap_aligned(PROC_SIZE, module_granule(),
+					 PROT_READ | PROT_WRITE);
 	ASSERT_NE(NULL, buf);
 	test_range_empty();
-	test_range_map(buf, IOVA_BASE, IOVA_BASE + SZ_1M - 1);
-	ASSERT_VMLCK(parent_base, SZ_1M);
-	test_range_unmap(0, U64_MAX, SZ_1M);
+	test_range_map(buf, IOVA_BASE, IOVA_BASE + PROC_SIZE - 1);
+	ASSERT_VMLCK(parent_base, PROC_SIZE);
+	test_range_unmap(0, U64_MAX, PROC_SIZE);
 	ASSERT_VMLCK(parent_base, 0);
-	munmap(buf, SZ_1M);
+	munmap(buf, PROC_SIZE);
 }
 
 TEST_F(vfio_range_proc, child_exit_releases)
@@ -1217,6 +1243,8 @@ static void rlimit_child(struct __test_metadata *_metadata,
 	char *buf;
 	pid_t pid;
 
+	if (granule_restricted())
+		SKIP(return, GRANULE_SKIP);
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (pid) {
@@ -1234,12 +1262,13 @@ static void rlimit_child(struct __test_metadata *_metadata,
 	}
 	ASSERT_EQ(0, setrlimit(RLIMIT_MEMLOCK, &rl));
 
-	buf = test_mmap(SZ_1M, PROT_READ | PROT_WRITE);
+	buf = test_mmap_aligned(PROC_SIZE, module_granule(),
+					 PROT_READ | PROT_WRITE);
 	ASSERT_NE(NULL, buf);
-	memset(buf, 0x77, SZ_1M);
+	memset(buf, 0x77, PROC_SIZE);
 	if (!keep_cap) {
 		/* Sanity: the kernel sees the limit and the missing cap. */
-		EXPECT_ERRNO(ENOMEM, mlock(buf, SZ_1M));
+		EXPECT_ERRNO(ENOMEM, mlock(buf, PROC_SIZE));
 	}
 
 	__vfio_container_setup(_metadata, self->group, VFIO_RANGE_IOMMU,
@@ -1248,24 +1277,24 @@ static void rlimit_child(struct __test_metadata *_metadata,
 	ASSERT_LE(0, base);
 
 	if (keep_cap) {
-		test_range_map(buf, IOVA_BASE, IOVA_BASE + SZ_1M - 1);
-		ASSERT_VMLCK(base, SZ_1M);
-		test_range_unmap(0, U64_MAX, SZ_1M);
+		test_range_map(buf, IOVA_BASE, IOVA_BASE + PROC_SIZE - 1);
+		ASSERT_VMLCK(base, PROC_SIZE);
+		test_range_unmap(0, U64_MAX, PROC_SIZE);
 		ASSERT_VMLCK(base, 0);
 	} else {
 		test_err_range_map(ENOMEM, buf, IOVA_BASE,
-				   IOVA_BASE + SZ_1M - 1);
+				   IOVA_BASE + PROC_SIZE - 1);
 		ASSERT_VMLCK(base, 0);
 		test_range_empty();
 
 		/* Under the limit is fine, up to the limit. */
 		test_range_map(buf, IOVA_BASE, IOVA_BASE + 16 * 1024 - 1);
 		ASSERT_VMLCK(base, 16 * 1024);
-		test_err_range_map(ENOMEM, buf + SZ_64K, IOVA_BASE + SZ_1M,
-				   IOVA_BASE + SZ_1M + SZ_64K - 1);
+		test_err_range_map(ENOMEM, buf + SZ_64K, IOVA_BASE + PROC_SIZE,
+				   IOVA_BASE + PROC_SIZE + SZ_64K - 1);
 		ASSERT_VMLCK(base, 16 * 1024);
-		test_range_map(buf + SZ_64K, IOVA_BASE + SZ_1M,
-			       IOVA_BASE + SZ_1M + 48 * 1024 - 1);
+		test_range_map(buf + SZ_64K, IOVA_BASE + PROC_SIZE,
+			       IOVA_BASE + PROC_SIZE + 48 * 1024 - 1);
 		ASSERT_VMLCK(base, SZ_64K);
 		test_range_unmap(0, U64_MAX, SZ_64K);
 		ASSERT_VMLCK(base, 0);
@@ -1301,9 +1330,10 @@ TEST_F(vfio_range_proc, module_busy)
 	/* Do not even try to unload a module that nobody holds. */
 	ASSERT_LT(refs_idle, refs);
 
-	buf = test_mmap(SZ_64K, PROT_READ | PROT_WRITE);
+	buf = test_mmap_aligned(PROC_SIZE, module_granule(),
+				PROT_READ | PROT_WRITE);
 	ASSERT_NE(NULL, buf);
-	test_range_map(buf, IOVA_BASE, IOVA_BASE + SZ_64K - 1);
+	test_range_map(buf, IOVA_BASE, IOVA_BASE + PROC_SIZE - 1);
 	ret = syscall(SYS_delete_module, VFIO_RANGE_MODULE, O_NONBLOCK);
 	ASSERT_EQ(-1, ret);
 	ASSERT_TRUE(errno == EWOULDBLOCK || errno == EBUSY)
@@ -1311,15 +1341,15 @@ TEST_F(vfio_range_proc, module_busy)
 	ASSERT_EQ(0, access(VFIO_RANGE_SYSFS, F_OK));
 
 	/* Still fully working. */
-	test_range_unmap(0, U64_MAX, SZ_64K);
-	test_range_map(buf, IOVA_BASE, IOVA_BASE + SZ_64K - 1);
+	test_range_unmap(0, U64_MAX, PROC_SIZE);
+	test_range_map(buf, IOVA_BASE, IOVA_BASE + PROC_SIZE - 1);
 
 	vfio_close(&self->group_fd);
 	vfio_close(&self->container_fd);
 	ASSERT_EQ(0, sysfs_read_ulong(VFIO_RANGE_SYSFS "/refcnt",
 				      &refs_after));
 	ASSERT_EQ(refs_idle, refs_after);
-	munmap(buf, SZ_64K);
+	munmap(buf, PROC_SIZE);
 }
 
 TEST_HARNESS_MAIN

@@ -334,6 +334,69 @@ static inline void __get_iommu_info(struct __test_metadata *_metadata, int fd,
 	free(info);
 }
 
+/*
+ * The granule of container @fd: its smallest IOMMU page size, which RAM
+ * maps must be aligned to (above the page size with min_pgsize).
+ */
+static inline __u64 __granule(struct __test_metadata *_metadata, int fd)
+{
+	struct iommu_info info;
+
+	__get_iommu_info(_metadata, fd, &info);
+	return info.pgsize;
+}
+
+#define MIN_PGSIZE_PARAM	VFIO_RANGE_SYSFS "/parameters/min_pgsize"
+
+/*
+ * Whether the module was loaded with a granule above the page size
+ * (min_pgsize, make check's vtd2m): tests that count in CPU pages skip.
+ */
+static inline bool granule_restricted(void)
+{
+	unsigned long val;
+
+	return !sysfs_read_ulong(MIN_PGSIZE_PARAM, &val) &&
+	       val > (unsigned long)getpagesize();
+}
+
+/*
+ * The granule a container of this module will have on an IOMMU with
+ * PAGE_SIZE pages, for buffers made before it has a domain: the page
+ * size, or min_pgsize if larger.
+ */
+static inline __u64 module_granule(void)
+{
+	unsigned long val;
+
+	if (sysfs_read_ulong(MIN_PGSIZE_PARAM, &val) ||
+	    val < (unsigned long)getpagesize())
+		return getpagesize();
+	return val;
+}
+
+#define GRANULE_SKIP	"counts in 4 KiB pages or maps edu's 1 MiB BAR0, and the module has min_pgsize above PAGE_SIZE (vfio_range_pgsize_test covers that)"
+
+/*
+ * For a fixture whose setup found it cannot run: it sets self->skip, and
+ * each test starts with this, as the 6.1 harness runs a test's body even
+ * after a SKIP() in its setup.
+ */
+#define SETUP_SKIPPED()							\
+	do {								\
+		if (self->skip)						\
+			SKIP(return, "%s", self->skip);			\
+	} while (0)
+
+/* Sets self->skip and returns, in a setup, if min_pgsize is restricting. */
+#define SETUP_SKIP_IF_GRANULE()						\
+	do {								\
+		if (granule_restricted()) {				\
+			self->skip = GRANULE_SKIP;			\
+			return;						\
+		}							\
+	} while (0)
+
 /* ---------------------------------------------------------------------- */
 /* VFIO_IOMMU_RANGE_MAP / VFIO_IOMMU_RANGE_UNMAP                          */
 /* ---------------------------------------------------------------------- */
@@ -754,6 +817,27 @@ err:
 	return -1;
 }
 
+/*
+ * @size bytes of anonymous memory at an address aligned to @align (a power
+ * of two), as an IOMMU granule above the page size needs for RAM maps: the
+ * over-allocation is trimmed off, so munmap(buf, @size) frees it all.
+ */
+static inline void *test_mmap_aligned(size_t size, size_t align, int prot)
+{
+	char *raw, *buf;
+
+	if (align <= (size_t)getpagesize())
+		return test_mmap(size, prot);
+	raw = test_mmap(size + align, prot);
+	if (!raw)
+		return NULL;
+	buf = (char *)(((uintptr_t)raw + align - 1) & ~(uintptr_t)(align - 1));
+	if (buf > raw)
+		munmap(raw, buf - raw);
+	munmap(buf + size, raw + align - buf);
+	return buf;
+}
+
 /* VmLck of @pid (0: this process) in KiB, or -1. */
 static inline long vmlck_kb(pid_t pid)
 {
@@ -813,7 +897,9 @@ static inline bool has_cap_ipc_lock(void)
 /* Leak checks: module counters, references, containers in use            */
 /* ---------------------------------------------------------------------- */
 
-#define VFIO_RANGE_COUNTERS	"/sys/kernel/debug/vfio_iommu_range/counters"
+#define DEBUGFS_ROOT		"/sys/kernel/debug/vfio_iommu_range"
+#define CONTAINERS		DEBUGFS_ROOT "/containers"
+#define VFIO_RANGE_COUNTERS	DEBUGFS_ROOT "/counters"
 #define VFIO_RANGE_REFCNT	VFIO_RANGE_SYSFS "/refcnt"
 
 /*
@@ -853,6 +939,34 @@ static inline int vrange_counter(const char *name, long long *val)
 			       VFIO_RANGE_COUNTERS, strerror(errno));	\
 		ASSERT_EQ((long long)(expected), __pinned);		\
 	})
+
+/*
+ * The directory of the container this process opened (its info file says
+ * "opener <pid> ..."), in @dir; false if there is none.
+ */
+static inline bool own_container_dir(char *dir, size_t size)
+{
+	char path[PATH_MAX], buf[4096], want[32];
+	struct dirent *de;
+	bool found = false;
+	DIR *d;
+
+	snprintf(want, sizeof(want), "\nopener %d ", getpid());
+	d = opendir(CONTAINERS);
+	if (!d)
+		return false;
+	while (!found && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), CONTAINERS "/%s/info", de->d_name);
+		if (read_text(path, buf, sizeof(buf)) > 0 && strstr(buf, want)) {
+			snprintf(dir, size, CONTAINERS "/%s", de->d_name);
+			found = true;
+		}
+	}
+	closedir(d);
+	return found;
+}
 
 /*
  * Mapping requests the container holds, from the DMA-avail capability of
