@@ -492,7 +492,7 @@ TEST_F(compat, vaddr_checks_new_address)
 {
 	const __u64 pg = self->pg, b = IOVA_BASE;
 	const __u32 vaddr = VFIO_DMA_MAP_FLAG_VADDR;
-	char *none = test_mmap(4 * pg, PROT_NONE);
+	char *none = test_mmap_aligned(4 * pg, pg, PROT_NONE);
 
 	ASSERT_NE(NULL, none);
 	map_dma(self->buf, b, 4 * pg, T1_RW);
@@ -928,38 +928,39 @@ static void diff_type1(struct __test_metadata *_metadata,
 
 #define DIFF_GRANULE_SKIP	"type1 has the IOMMU's 4 KiB pages, the module min_pgsize: their errnos differ by design"
 
+/* A comparison needs type1, and the same page size on both sides. */
+#define DIFF_SKIP_UNLESS_COMPARABLE()					\
+	do {								\
+		if (!type1_loaded())					\
+			SKIP(return, TYPE1_MISSING);			\
+		if (granule_restricted())				\
+			SKIP(return, DIFF_GRANULE_SKIP);		\
+	} while (0)
+
 TEST_F(front_door, diff_type1)
 {
-	if (!type1_loaded())
-		SKIP(return, TYPE1_MISSING);
-	if (granule_restricted())
-		SKIP(return, DIFF_GRANULE_SKIP);
+	DIFF_SKIP_UNLESS_COMPARABLE();
 	diff_type1(_metadata, self, VFIO_TYPE1v2_IOMMU, diff_ops,
 		   ARRAY_SIZE(diff_ops));
 }
 
 TEST_F(front_door, diff_type1_v1)
 {
-	if (!type1_loaded())
-		SKIP(return, TYPE1_MISSING);
-	if (granule_restricted())
-		SKIP(return, DIFF_GRANULE_SKIP);
+	DIFF_SKIP_UNLESS_COMPARABLE();
 	diff_type1(_metadata, self, VFIO_TYPE1_IOMMU, diff_ops_v1,
 		   ARRAY_SIZE(diff_ops_v1));
 }
 
 TEST_F(front_door, diff_type1_vaddr)
 {
-	if (!type1_loaded())
-		SKIP(return, TYPE1_MISSING);
+	DIFF_SKIP_UNLESS_COMPARABLE();
 	diff_type1(_metadata, self, VFIO_TYPE1v2_IOMMU, diff_ops_vaddr,
 		   ARRAY_SIZE(diff_ops_vaddr));
 }
 
 TEST_F(front_door, diff_type1_vaddr_v1)
 {
-	if (!type1_loaded())
-		SKIP(return, TYPE1_MISSING);
+	DIFF_SKIP_UNLESS_COMPARABLE();
 	diff_type1(_metadata, self, VFIO_TYPE1_IOMMU, diff_ops_vaddr_v1,
 		   ARRAY_SIZE(diff_ops_vaddr_v1));
 }
