@@ -48,6 +48,8 @@
 #define VRANGE_QUEUE_MAX	65536
 /* Log entries expanded per hold of a client's lock: bounds its hold time. */
 #define VRANGE_CATCH_UP_BATCH	256
+/* Records copied out per user-access window. */
+#define VRANGE_READ_BATCH	256
 
 /**
  * struct vrange_notifier_file - one userspace client
@@ -230,8 +232,10 @@ static bool vrange_nf_woken(struct vrange_notifier_file *nf)
 
 	/* Pairs with vrange_notifier_fd_log(): it wakes us or we see it. */
 	smp_store_mb(iommu->log_armed, true);
-	return READ_ONCE(nf->count) || READ_ONCE(nf->released) ||
-	       READ_ONCE(nf->cursor) != smp_load_acquire(&iommu->log_tail);
+	if (READ_ONCE(nf->count) || READ_ONCE(nf->released))
+		return true;
+	/* Pairs with vrange_notifier_fd_log(): the entries are written. */
+	return READ_ONCE(nf->cursor) != smp_load_acquire(&iommu->log_tail);
 }
 
 /* Whether read() would return records now. */
@@ -276,6 +280,27 @@ static unsigned int vrange_queue_peek(struct vrange_notifier_file *nf,
 	return n;
 }
 
+/*
+ * Copies @n records to @dst one at a time, so that after a fault it knows
+ * how many arrived whole. Returns that number.
+ */
+static unsigned int vrange_copy_records(char __user *dst,
+					const struct vfio_range_event *src,
+					unsigned int n)
+{
+	const size_t rec = sizeof(*src);
+	unsigned int i = 0;
+
+	if (!user_access_begin(dst, n * rec))
+		return 0;
+	for (; i < n; i++)
+		unsafe_copy_to_user(dst + i * rec, (const char *)&src[i], rec,
+				    out);
+out:
+	user_access_end();
+	return i;
+}
+
 static ssize_t vrange_notifier_fd_read(struct file *file, char __user *buf,
 				       size_t len, loff_t *ppos)
 {
@@ -284,8 +309,8 @@ static ssize_t vrange_notifier_fd_read(struct file *file, char __user *buf,
 	const size_t rec = sizeof(struct vfio_range_event);
 	const struct vfio_range_event *src;
 	struct vfio_range_event ovf;
-	size_t done = 0, left;
 	unsigned int n, copied;
+	size_t done = 0;
 	int rc = 0;
 
 	if (len < rec)
@@ -314,16 +339,15 @@ static ssize_t vrange_notifier_fd_read(struct file *file, char __user *buf,
 	while (len - done >= rec) {
 		spin_lock(&nf->lock);
 		vrange_catch_up(nf, U64_MAX);
-		n = vrange_queue_peek(nf, min_t(size_t, UINT_MAX,
+		n = vrange_queue_peek(nf, min_t(size_t, VRANGE_READ_BATCH,
 						(len - done) / rec),
 				      &ovf, &src);
 		spin_unlock(&nf->lock);
 		if (!n)
 			break;
 		/* Only this reader takes records off: they stay put. */
-		left = copy_to_user(buf + done, src, n * rec);
+		copied = vrange_copy_records(buf + done, src, n);
 		/* Whole records that arrived count as read, as for read(2). */
-		copied = (n * rec - left) / rec;
 		done += copied * rec;
 		spin_lock(&nf->lock);
 		if (src != &ovf) {
@@ -334,13 +358,13 @@ static ssize_t vrange_notifier_fd_read(struct file *file, char __user *buf,
 		 * Records that did not reach the reader are gone: say so with
 		 * an overflow record, never lose them silently.
 		 */
-		if (left) {
+		if (copied < n) {
 			vrange_catch_up(nf, U64_MAX);
 			vrange_queue_overflow(nf, src == &ovf ? ovf.lost :
 					      n - copied);
 		}
 		spin_unlock(&nf->lock);
-		if (left) {
+		if (copied < n) {
 			rc = -EFAULT;
 			break;
 		}
@@ -481,6 +505,33 @@ bool vrange_notifier_fd_overflows(struct vfio_range_client *client,
 	return true;
 }
 
+/*
+ * The log keeps what the userspace clients listen to: the union of their
+ * event masks and the hull of their windows. Entries outside it concern
+ * none of them and are not logged. This adds @client to it.
+ */
+static void vrange_log_widen(struct vrange_iommu *iommu,
+			     const struct vfio_range_client *client)
+{
+	iommu->log_events |= client->events;
+	iommu->log_start = min(iommu->log_start, client->start);
+	iommu->log_last = max(iommu->log_last, client->last);
+}
+
+/* Recomputes the log's scope from the userspace clients but @except. */
+static void vrange_log_scope(struct vrange_iommu *iommu,
+			     const struct vfio_range_client *except)
+{
+	struct vfio_range_client *client;
+
+	iommu->log_events = 0;
+	iommu->log_start = U64_MAX;
+	iommu->log_last = 0;
+	list_for_each_entry(client, &iommu->clients, node)
+		if (client != except && vrange_client_is_fd(client))
+			vrange_log_widen(iommu, client);
+}
+
 /**
  * vrange_notifier_fd_attach() - a userspace client is being registered
  * @iommu: its container, clients_rwsem held for writing
@@ -502,7 +553,9 @@ int vrange_notifier_fd_attach(struct vrange_iommu *iommu,
 			return -ENOMEM;
 		iommu->log_floor = iommu->log_tail;
 	}
-	iommu->nr_fd_clients++;
+	if (!iommu->nr_fd_clients++)
+		vrange_log_scope(iommu, client);
+	vrange_log_widen(iommu, client);
 	/* No operation runs: log_tail is stable under clients_rwsem. */
 	vrange_nf(client)->cursor = iommu->log_tail;
 	return 0;
@@ -525,6 +578,7 @@ void vrange_notifier_fd_detach(struct vrange_iommu *iommu,
 		kvfree(iommu->log);
 		iommu->log = NULL;
 	}
+	vrange_log_scope(iommu, client);
 }
 
 /*
@@ -535,12 +589,15 @@ void vrange_notifier_fd_detach(struct vrange_iommu *iommu,
 static void vrange_log_make_room(struct vrange_iommu *iommu)
 {
 	struct vfio_range_client *client;
-	u64 floor = iommu->log_tail;
+	u64 floor = iommu->log_tail, cursor;
 
-	list_for_each_entry(client, &iommu->clients, node)
-		if (vrange_client_is_fd(client))
-			floor = min(floor,
-				    smp_load_acquire(&vrange_nf(client)->cursor));
+	list_for_each_entry(client, &iommu->clients, node) {
+		if (!vrange_client_is_fd(client))
+			continue;
+		/* Pairs with vrange_catch_up(): done with the entries below. */
+		cursor = smp_load_acquire(&vrange_nf(client)->cursor);
+		floor = min(floor, cursor);
+	}
 	if (iommu->log_tail - floor == VRANGE_LOG_LEN) {
 		list_for_each_entry(client, &iommu->clients, node)
 			if (vrange_client_is_fd(client))
@@ -560,19 +617,25 @@ static void vrange_log_make_room(struct vrange_iommu *iommu)
  * @start: first IOVA
  * @last: last IOVA, inclusive
  *
- * Recorded once whatever the number of clients; each expands it when it
- * reads. Nothing is allocated: no event is ever lost for memory.
+ * Recorded once whatever the number of clients, if one of them can want
+ * it; each expands it when it reads. Nothing is allocated: no event is
+ * ever lost for memory.
  */
 void vrange_notifier_fd_log(struct vrange_iommu *iommu, u32 type, u64 seq,
 			    u64 start, u64 last)
 {
+	struct vrange_log_entry *e;
+
 	lockdep_assert_held(&iommu->op_lock);
 	lockdep_assert_held_read(&iommu->clients_rwsem);
-	if (!iommu->nr_fd_clients)
+	if (!(iommu->log_events & type) ||
+	    !vrange_ranges_overlap(start, last, iommu->log_start,
+				   iommu->log_last))
 		return;
 	if (iommu->log_tail - iommu->log_floor == VRANGE_LOG_LEN)
 		vrange_log_make_room(iommu);
-	iommu->log[iommu->log_tail % VRANGE_LOG_LEN] = (struct vrange_log_entry){
+	e = &iommu->log[iommu->log_tail % VRANGE_LOG_LEN];
+	*e = (struct vrange_log_entry){
 		.seq = seq,
 		.start = start,
 		.last = last,

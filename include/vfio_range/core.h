@@ -44,7 +44,8 @@ struct vfio_range_notifier;
  * @VRANGE_STAT_IOMMU_MAPPED_BYTES: bytes those calls mapped
  * @VRANGE_STAT_IOTLB_SYNCS: IOTLB flushes asked for (iommu_iotlb_sync(),
  *	iommu_unmap())
- * @VRANGE_STAT_NOTIFY_EVENTS: events handed to clients
+ * @VRANGE_STAT_NOTIFY_EVENTS: events handed to in-kernel clients and
+ *	expanded into userspace clients' queues
  * @VRANGE_STAT_PINNED_PAGES: pages pinned for mappings now
  * @VRANGE_STAT_MAPS: mappings made (successful map requests)
  * @VRANGE_STAT_UNMAPS: mappings removed, by unmap requests or at release
@@ -151,6 +152,10 @@ struct vrange_log_entry {
  *	@log[@log_tail % VRANGE_LOG_LEN]. Written under @op_lock and
  *	published with a release store, read with an acquire load.
  * @log_floor: no userspace client's cursor is below it; under @op_lock
+ * @log_events: the union of the userspace clients' event masks
+ * @log_start: the lowest first IOVA of their windows
+ * @log_last: the highest last IOVA of their windows; the three under
+ *	@clients_rwsem: only what meets them is logged
  * @log_armed: a reader found nothing to read and may wait: the next
  *	appended entry wakes @log_wait
  * @log_wait: readers and pollers of the userspace clients
@@ -193,6 +198,9 @@ struct vrange_iommu {
 	struct vrange_log_entry *log;
 	u64 log_tail;
 	u64 log_floor;
+	u32 log_events;
+	u64 log_start;
+	u64 log_last;
 	bool log_armed;
 	wait_queue_head_t log_wait;
 
