@@ -782,6 +782,8 @@ TEST_F_TIMEOUT(fail_nth, notifier_register_first, 600)
 	vfio_close(&self->fd_arb);
 	vfio_close(&self->fd_aligned);
 	self->nr_clients -= 2;
+	/* Each fd held a module reference. */
+	ASSERT_EQ(0, sysfs_read_ulong(VFIO_RANGE_REFCNT, &self->refcnt));
 	sweep(&c);
 }
 
