@@ -122,17 +122,25 @@ static void vrange_queue_overflow(struct vrange_notifier_file *nf, u64 lost)
 static void vrange_queue_event(struct vrange_notifier_file *nf, u32 type,
 			       u64 seq, u64 start, u64 last, u64 mask)
 {
+	struct vfio_range_event *r;
+
 	if (nf->overflowed || nf->count == nf->capacity - 1) {
 		vrange_queue_overflow(nf, 1);
 		return;
 	}
-	*vrange_queue_tail(nf) = (struct vfio_range_event){
-		.type = type,
-		.seq = seq,
-		.start = start,
-		.last = last,
-		.addr_mask = mask,
-	};
+	/*
+	 * Field by field: the record has no padding, and a compound literal
+	 * costs a string store to clear it first, once per event.
+	 */
+	BUILD_BUG_ON(sizeof(*r) != 2 * sizeof(u32) + 5 * sizeof(u64));
+	r = vrange_queue_tail(nf);
+	r->type = type;
+	r->flags = 0;
+	r->seq = seq;
+	r->start = start;
+	r->last = last;
+	r->addr_mask = mask;
+	r->lost = 0;
 	nf->count++;
 }
 
@@ -635,12 +643,10 @@ void vrange_notifier_fd_log(struct vrange_iommu *iommu, u32 type, u64 seq,
 	if (iommu->log_tail - iommu->log_floor == VRANGE_LOG_LEN)
 		vrange_log_make_room(iommu);
 	e = &iommu->log[iommu->log_tail % VRANGE_LOG_LEN];
-	*e = (struct vrange_log_entry){
-		.seq = seq,
-		.start = start,
-		.last = last,
-		.type = type,
-	};
+	e->seq = seq;
+	e->start = start;
+	e->last = last;
+	e->type = type;
 	/* Pairs with vrange_catch_up(): the entry is written first. */
 	smp_store_release(&iommu->log_tail, iommu->log_tail + 1);
 	/* Pairs with vrange_nf_woken(): a waiter sees the entry or is woken. */
