@@ -192,11 +192,8 @@ static unsigned int vrange_expand(struct vrange_notifier_file *nf,
 	return count;
 }
 
-/*
- * Expands up to @max log entries past @nf's cursor; nf->lock held.
- * Returns true if it reached the end of the log.
- */
-static bool vrange_catch_up(struct vrange_notifier_file *nf, u64 max)
+/* Expands up to @max log entries past @nf's cursor; nf->lock held. */
+static void vrange_catch_up(struct vrange_notifier_file *nf, u64 max)
 {
 	struct vrange_iommu *iommu = nf->client.iommu;
 	/* Pairs with vrange_notifier_fd_log(): the entries are written. */
@@ -215,17 +212,22 @@ static bool vrange_catch_up(struct vrange_notifier_file *nf, u64 max)
 			   nf->client.delivered + events);
 		vrange_stat_add(iommu, VRANGE_STAT_NOTIFY_EVENTS, events);
 	}
-	return end == tail;
 }
 
-/* Catches @nf up with the log, a batch per hold of its lock; may sleep. */
+/*
+ * Catches @nf up with what the log holds now, a batch per hold of its
+ * lock: operations logging meanwhile cannot keep it going. May sleep.
+ */
 static void vrange_nf_sync(struct vrange_notifier_file *nf)
 {
+	/* Pairs with vrange_notifier_fd_log(): the entries are written. */
+	u64 target = smp_load_acquire(&nf->client.iommu->log_tail);
 	bool done;
 
 	for (;;) {
 		spin_lock(&nf->lock);
-		done = vrange_catch_up(nf, VRANGE_CATCH_UP_BATCH);
+		vrange_catch_up(nf, VRANGE_CATCH_UP_BATCH);
+		done = (s64)(nf->cursor - target) >= 0;
 		spin_unlock(&nf->lock);
 		if (done)
 			return;
