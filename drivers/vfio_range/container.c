@@ -54,6 +54,7 @@ void *vrange_open(unsigned long type)
 	iommu->pgsize_bitmap = PAGE_MASK;
 	xa_init(&iommu->pins);
 	init_rwsem(&iommu->clients_rwsem);
+	init_waitqueue_head(&iommu->log_wait);
 	INIT_LIST_HEAD(&iommu->clients);
 	INIT_LIST_HEAD(&iommu->devices);
 	refcount_set(&iommu->users, 1);

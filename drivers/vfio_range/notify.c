@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Event fan-out: every map and unmap, clipped to each client's window and
- * split the way the client asked, delivered synchronously.
+ * Event fan-out: every map and unmap, clipped to each in-kernel client's
+ * window and split the way the client asked, delivered synchronously, and
+ * recorded once in the container's event log for all userspace clients,
+ * which expand it when they read (notify_fd.c).
  *
  * Delivery holds vrange_iommu.clients_rwsem for reading across all events of
  * an operation, so a client being unregistered waits for the delivery under
@@ -56,6 +58,8 @@ int vrange_client_add(struct vrange_iommu *iommu,
 		rc = -ENODEV;
 	else if (iommu->nr_clients >= READ_ONCE(vrange_max_clients))
 		rc = -ENOSPC;
+	if (!rc && vrange_client_is_fd(client))
+		rc = vrange_notifier_fd_attach(iommu, client);
 	if (!rc) {
 		refcount_inc(&iommu->users);
 		client->iommu = iommu;
@@ -99,6 +103,8 @@ void vrange_client_remove(struct vfio_range_client *client)
 	struct vrange_iommu *iommu = client->iommu;
 
 	down_write(&iommu->clients_rwsem);
+	if (vrange_client_is_fd(client))
+		vrange_notifier_fd_detach(iommu, client);
 	list_del(&client->node);
 	iommu->nr_clients--;
 	up_write(&iommu->clients_rwsem);
@@ -124,20 +130,6 @@ static void vrange_deliver_block(u64 start, u64 mask, void *arg)
 	d->client->notify(d->client, &d->n);
 }
 
-/* Traces the events of one range a userspace client dropped, if any. */
-static void vrange_trace_overflow(struct vrange_iommu *iommu,
-				  struct vfio_range_client *client, u64 seq,
-				  u64 dropped_before)
-{
-	u64 dropped, queued;
-
-	if (vrange_notifier_fd_overflows(client, &dropped, &queued) &&
-	    dropped != dropped_before)
-		trace_vfio_range_overflow(iommu, client, seq,
-					  dropped - dropped_before, dropped,
-					  queued);
-}
-
 /**
  * vrange_notify() - tell every interested client of an operation
  * @iommu: the container; the caller holds its op_lock, and its
@@ -158,16 +150,18 @@ void vrange_notify(struct vrange_iommu *iommu, u32 type, u64 seq, u64 start,
 	lockdep_assert_held(&iommu->op_lock);
 	lockdep_assert_held_read(&iommu->clients_rwsem);
 
+	vrange_notifier_fd_log(iommu, type, seq, start, last);
+	if (iommu->nr_clients == iommu->nr_fd_clients)
+		return;
 	list_for_each_entry(client, &iommu->clients, node) {
 		struct vrange_delivery d = {
 			.client = client,
 			.n = { .type = type, .seq = seq },
 		};
-		u64 t0, s, l, dropped = 0, queued;
 		unsigned int count;
-		bool fd_traced;
+		u64 t0, s, l;
 
-		if (!(client->events & type) ||
+		if (vrange_client_is_fd(client) || !(client->events & type) ||
 		    !vrange_ranges_overlap(start, last, client->start,
 					   client->last))
 			continue;
@@ -176,9 +170,6 @@ void vrange_notify(struct vrange_iommu *iommu, u32 type, u64 seq, u64 start,
 		l = min(last, client->last);
 		d.n.start = s;
 		d.n.last = l;
-		fd_traced = trace_vfio_range_overflow_enabled() &&
-			    vrange_notifier_fd_overflows(client, &dropped,
-							 &queued);
 		t0 = vrange_trace_clock(vfio_range_notify);
 		if (client->granularity == VFIO_RANGE_GRANULARITY_ALIGNED) {
 			count = vrange_split_aligned(s, l, vrange_deliver_block,
@@ -189,8 +180,6 @@ void vrange_notify(struct vrange_iommu *iommu, u32 type, u64 seq, u64 start,
 		}
 		trace_vfio_range_notify(iommu, client, type, seq, s, l, count,
 					t0);
-		if (fd_traced)
-			vrange_trace_overflow(iommu, client, seq, dropped);
 		/* Deliveries are serialised by the container's op_lock. */
 		WRITE_ONCE(client->delivered, client->delivered + count);
 		events += count;

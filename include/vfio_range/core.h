@@ -20,6 +20,7 @@
 #include <linux/rwsem.h>
 #include <linux/sched.h>
 #include <linux/types.h>
+#include <linux/wait.h>
 #include <linux/workqueue.h>
 #include <linux/xarray.h>
 
@@ -43,7 +44,8 @@ struct vfio_range_notifier;
  * @VRANGE_STAT_IOMMU_MAPPED_BYTES: bytes those calls mapped
  * @VRANGE_STAT_IOTLB_SYNCS: IOTLB flushes asked for (iommu_iotlb_sync(),
  *	iommu_unmap())
- * @VRANGE_STAT_NOTIFY_EVENTS: events handed to clients
+ * @VRANGE_STAT_NOTIFY_EVENTS: events handed to in-kernel clients and
+ *	expanded into userspace clients' queues
  * @VRANGE_STAT_PINNED_PAGES: pages pinned for mappings now
  * @VRANGE_STAT_MAPS: mappings made (successful map requests)
  * @VRANGE_STAT_UNMAPS: mappings removed, by unmap requests or at release
@@ -73,14 +75,36 @@ struct vrange_stats {
 	atomic64_t v[VRANGE_NR_STATS];
 };
 
+/* Entries of the event log of a container with userspace clients. */
+#define VRANGE_LOG_LEN	4096
+
+/**
+ * struct vrange_log_entry - one range of an operation, for userspace clients
+ * @seq: sequence number of the operation
+ * @start: first IOVA
+ * @last: last IOVA, inclusive
+ * @type: VFIO_RANGE_EVENT_MAP, VFIO_RANGE_EVENT_UNMAP or
+ *	VFIO_RANGE_EVENT_REVOKED
+ */
+struct vrange_log_entry {
+	u64 seq;
+	u64 start;
+	u64 last;
+	u32 type;
+};
+
 /**
  * struct vrange_iommu - one container's backend state
  *
  * Lock order (the one place it is written down):
  * @op_lock -> mmap_lock -> @lock -> @revoke_lock, and @op_lock ->
- * @clients_rwsem -> @lock. The mmu notifier that revokes BAR mappings runs
- * under mmap_lock, possibly from memory reclaim, and takes @revoke_lock
- * alone.
+ * @clients_rwsem -> @lock, and @clients_rwsem -> a userspace client's
+ * queue lock, which its reader takes inside its read_lock (notify_fd.c).
+ * The mmu notifier that revokes
+ * BAR mappings runs under mmap_lock, possibly from memory reclaim, and
+ * takes @revoke_lock alone. The event log (@log) has no lock of its own:
+ * only the task holding @op_lock writes it, and each reader holds its
+ * client's queue lock.
  *
  * @op_lock: serialises map and unmap operations and the reports of revoked
  *	BAR mappings with the delivery of their events, so clients see events
@@ -123,6 +147,22 @@ struct vrange_stats {
  * @nr_devices: entries in @devices; changed under both @clients_rwsem and
  *	@lock
  * @dead: the VFIO core released the container; it takes no new clients
+ * @nr_fd_clients: userspace clients among @clients; under @clients_rwsem
+ * @log: the events of the container's operations, each recorded once for
+ *	all userspace clients, which expand them into their queues when they
+ *	read (VRANGE_LOG_LEN entries, allocated while @nr_fd_clients is not
+ *	0; allocated and freed under @clients_rwsem held for writing)
+ * @log_tail: entries ever appended: the next one goes to
+ *	@log[@log_tail % VRANGE_LOG_LEN]. Written under @op_lock and
+ *	published with a release store, read with an acquire load.
+ * @log_floor: no userspace client's cursor is below it; under @op_lock
+ * @log_events: the union of the userspace clients' event masks
+ * @log_start: the lowest first IOVA of their windows
+ * @log_last: the highest last IOVA of their windows; the three under
+ *	@clients_rwsem: only what meets them is logged
+ * @log_armed: a reader found nothing to read and may wait: the next
+ *	appended entry wakes @log_wait
+ * @log_wait: readers and pollers of the userspace clients
  * @users: references: one from the VFIO core, one per client
  * @node: entry in the list of all containers, for in-kernel clients
  * @type: the IOMMU type VFIO_SET_IOMMU opened the container with:
@@ -158,6 +198,16 @@ struct vrange_iommu {
 	struct list_head devices;
 	unsigned int nr_devices;
 	bool dead;
+
+	unsigned int nr_fd_clients;
+	struct vrange_log_entry *log;
+	u64 log_tail;
+	u64 log_floor;
+	u32 log_events;
+	u64 log_start;
+	u64 log_last;
+	bool log_armed;
+	wait_queue_head_t log_wait;
 
 	refcount_t users;
 	struct list_head node;
@@ -524,8 +574,14 @@ void vrange_notify(struct vrange_iommu *iommu, u32 type, u64 seq, u64 start,
 int vrange_notifier_fd_open(struct vrange_iommu *iommu,
 			    const struct vfio_range_notifier *cmd);
 bool vrange_client_is_fd(const struct vfio_range_client *client);
-bool vrange_notifier_fd_overflows(const struct vfio_range_client *client,
+bool vrange_notifier_fd_overflows(struct vfio_range_client *client,
 				  u64 *dropped, u64 *queued);
+int vrange_notifier_fd_attach(struct vrange_iommu *iommu,
+			      struct vfio_range_client *client);
+void vrange_notifier_fd_detach(struct vrange_iommu *iommu,
+			       struct vfio_range_client *client);
+void vrange_notifier_fd_log(struct vrange_iommu *iommu, u32 type, u64 seq,
+			    u64 start, u64 last);
 
 /* emulated.c: emulated-IOMMU devices */
 void vrange_register_device(void *iommu_data, struct vfio_device *vdev);

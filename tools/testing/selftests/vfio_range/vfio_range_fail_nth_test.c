@@ -726,6 +726,71 @@ TEST_F_TIMEOUT(fail_nth, notifier_register, 600)
 	sweep(&c);
 }
 
+/*
+ * The new fd, alone in the container, hears a map and an unmap of B: the
+ * container's event log was allocated with it; then it goes, and the log.
+ */
+static void first_notifier_done(struct __test_metadata *_metadata,
+				FIXTURE_DATA(fail_nth) *self)
+{
+	struct vfio_range_event *ev = self->ev;
+	__u64 unmapped;
+	unsigned int n;
+
+	ASSERT_EQ(0, fcntl(self->new_fd, F_SETFL, O_NONBLOCK));
+	ASSERT_EQ(0U, read_fd(_metadata, self->new_fd, ev));
+	test_range_map(self->buf + A_PAGES * PG, B_IOVA, B_LAST(B_IOVA));
+	ASSERT_EQ(0, _test_range_unmap(self->container_fd, B_IOVA,
+				       B_LAST(B_IOVA), 0, &unmapped));
+	ASSERT_EQ(B_PAGES * PG, unmapped);
+	/* B's odd start: the same aligned blocks for MAP, then UNMAP. */
+	n = read_fd(_metadata, self->new_fd, ev);
+	ASSERT_LT(0U, n);
+	ASSERT_EQ(0U, n % 2);
+	ASSERT_EQ((__u32)VFIO_RANGE_EVENT_MAP, ev[0].type);
+	ASSERT_EQ((__u32)VFIO_RANGE_EVENT_UNMAP, ev[n / 2].type);
+	ASSERT_EQ(B_IOVA, ev[0].start);
+	ASSERT_EQ(B_LAST(B_IOVA), ev[n / 2 - 1].last);
+	ASSERT_EQ(ev[0].seq + 1, ev[n / 2].seq);
+	vfio_close(&self->new_fd);
+	expect_state(1, self->pinned, A_PAGES * PG);
+}
+
+static void first_notifier_unchanged(struct __test_metadata *_metadata,
+				     FIXTURE_DATA(fail_nth) *self, int err)
+{
+	int free_fd = lowest_free_fd();
+
+	(void)err;	/* any failure must leave the same state */
+	self->new_fd = -1;
+	ASSERT_EQ(0, call_notifier(self));
+	ASSERT_EQ(free_fd, self->new_fd);
+	first_notifier_done(_metadata, self);
+}
+
+/*
+ * The first notifier fd of a container also allocates the container's
+ * event log, which a failure must leave unallocated with nothing else
+ * changed (no fd, no client); nothing is allocated when events are logged.
+ */
+TEST_F_TIMEOUT(fail_nth, notifier_register_first, 600)
+{
+	static const int errnos[] = { ENOMEM, EFAULT, EMFILE, 0 };
+	static const struct nth_case c = {
+		.name = "notifier_register_first", .call = call_notifier,
+		.done = first_notifier_done,
+		.unchanged = first_notifier_unchanged, .errnos = errnos,
+	};
+
+	NEED_FAULT_INJECTION();
+	vfio_close(&self->fd_arb);
+	vfio_close(&self->fd_aligned);
+	self->nr_clients -= 2;
+	/* Each fd held a module reference. */
+	ASSERT_EQ(0, sysfs_read_ulong(VFIO_RANGE_REFCNT, &self->refcnt));
+	sweep(&c);
+}
+
 static int call_client_add(FIXTURE_DATA(fail_nth) *self)
 {
 	return _test_client_add(self->test_fd, self->group, EV_BOTH, ALIGNED,

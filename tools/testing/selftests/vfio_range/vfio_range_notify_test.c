@@ -4,7 +4,8 @@
  * userspace notifier fds (VFIO_IOMMU_RANGE_NOTIFIER) and in-kernel clients
  * receive for maps and unmaps (granularity, window clipping, event masks,
  * merged unmap runs, the top of the IOVA space, seq numbers), their queue
- * (overflow, poll, non-blocking and bad reads), registration errors and
+ * (overflow, poll, non-blocking and bad reads, the container's event log
+ * outrun and clients leaving it), registration errors and
  * limits, unregistration under load, and emulated-IOMMU devices (pins,
  * dma_unmap, vfio_dma_rw).
  *
@@ -375,6 +376,58 @@ static unsigned int model_ops(const struct model_client *c,
 	for (i = 0; i < nr_ops; i++)
 		n += model_op(c, &ops[i], out + n, max > n ? max - n : 0);
 	return n;
+}
+
+/*
+ * A notifier fd's queue by the rule of Documentation/notifiers.rst:
+ * queue_len - 1 events fit; the event that finds only the last slot free
+ * becomes an overflow record there, which counts it and every later event
+ * until the record is read.
+ */
+struct model_queue {
+	struct model_client c;
+	unsigned int len;		/* queue_len */
+	unsigned int n;			/* records held */
+	bool ovf;			/* the last one is an overflow record */
+	struct vfio_range_event *q;	/* len records */
+};
+
+static void mq_push(struct model_queue *mq, const struct vfio_range_event *e)
+{
+	if (mq->ovf) {
+		mq->q[mq->n - 1].lost++;
+	} else if (mq->n == mq->len - 1) {
+		mq->q[mq->n++] = (struct vfio_range_event)
+			OVF(mq->c.start, mq->c.last, 1);
+		mq->ovf = true;
+	} else {
+		mq->q[mq->n++] = *e;
+	}
+}
+
+/* One range of an operation, as it reaches the queue's client. */
+static void mq_range(struct model_queue *mq, __u32 type, __u64 seq,
+		     __u64 start, __u64 last)
+{
+	struct vfio_range_event ev[128];
+	unsigned int i, n;
+
+	n = model_range(&mq->c, type, seq, start, last, ev, ARRAY_SIZE(ev));
+	for (i = 0; i < n && i < ARRAY_SIZE(ev); i++)
+		mq_push(mq, &ev[i]);
+}
+
+/* Takes up to @max records off the front, as one read() does. */
+static unsigned int mq_pop(struct model_queue *mq, struct vfio_range_event *out,
+			   unsigned int max)
+{
+	unsigned int k = mq->n < max ? mq->n : max;
+
+	memcpy(out, mq->q, k * sizeof(*out));
+	memmove(mq->q, mq->q + k, (mq->n - k) * sizeof(*out));
+	mq->n -= k;
+	mq->ovf = mq->ovf && mq->n;
+	return k;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -1361,6 +1414,156 @@ TEST_F(notify, overflow_aligned)
 		  OVF(0, U64_MAX, 4));
 	expect_fd_none(fd);
 	close(fd);
+}
+
+/*
+ * Operations log one entry per range for the notifier fds of a container,
+ * and the log holds 4096 (VRANGE_LOG_LEN): here 6000 entries go by. Fds
+ * that read nothing meanwhile, one read every 500 maps and one registered
+ * after 1000 maps get what the queue rule gives when each event is queued
+ * as it happens (struct model_queue), overflow records and counts included.
+ */
+#define LAG_MAPS	3000	/* and 3000 unmap runs: 6000 entries */
+#define LAG_LATE	1000	/* maps before the late client registers */
+#define LAG_READ_EVERY	500
+#define LAG_READ	300
+
+TEST_F(notify, log_lag)
+{
+	const __u64 base = 0x10000000;
+	struct model_queue mq[] = {
+		/* Room for all: the exact sequence. */
+		{ .c = { EV_BOTH, ARB, 0, U64_MAX }, .len = 16384 },
+		/* A window that cuts mapping 1500; overflows. */
+		{ .c = { EV_BOTH, ALIGNED, base + 4501 * PG, U64_MAX },
+		  .len = 512 },
+		/* Read as it goes; overflows between reads. */
+		{ .c = { EV_BOTH, ALIGNED, 0, U64_MAX }, .len = 1024 },
+		/* Registered late. */
+		{ .c = { EV_BOTH, ARB, 0, U64_MAX }, .len = 256 },
+	};
+	const unsigned int late = 3, reader = 2;
+	struct vfio_range_event chunk[LAG_READ];
+	int fd[ARRAY_SIZE(mq)];
+	unsigned int c, i, n;
+	ssize_t len;
+
+	for (c = 0; c < ARRAY_SIZE(mq); c++) {
+		mq[c].q = calloc(mq[c].len, sizeof(*mq[c].q));
+		ASSERT_NE(NULL, mq[c].q);
+		if (c != late)
+			fd[c] = test_notifier_q(mq[c].c.events, mq[c].c.gran,
+						mq[c].c.start, mq[c].c.last,
+						mq[c].len);
+	}
+	/* Two pages every three: every other one is 2-page aligned. */
+	for (i = 0; i < LAG_MAPS; i++) {
+		__u64 s = base + 3 * i * PG, l = s + 2 * PG - 1;
+
+		if (i == LAG_LATE)
+			fd[late] = test_notifier_q(mq[late].c.events,
+						   mq[late].c.gran,
+						   mq[late].c.start,
+						   mq[late].c.last,
+						   mq[late].len);
+		do_map(i % (BUF_PAGES - 1), s, l);
+		for (c = 0; c < ARRAY_SIZE(mq); c++)
+			if (c != late || i >= LAG_LATE)
+				mq_range(&mq[c], EV_MAP, self->seq, s, l);
+		if (i % LAG_READ_EVERY != LAG_READ_EVERY - 1)
+			continue;
+		len = read(fd[reader], chunk, sizeof(chunk));
+		n = mq_pop(&mq[reader], self->exp, LAG_READ);
+		ASSERT_EQ((ssize_t)(n * sizeof(chunk[0])), len)
+			TH_LOG("read after map %u: %s", i, strerror(errno));
+		__check_events(_metadata, "reader midway", chunk, n,
+			       self->exp, n);
+	}
+	/* The one-page holes keep every mapping a run of its own. */
+	do_unmap(base, base + 3 * LAG_MAPS * PG - 1, 2 * LAG_MAPS * PG);
+	for (i = 0; i < LAG_MAPS; i++)
+		for (c = 0; c < ARRAY_SIZE(mq); c++)
+			mq_range(&mq[c], EV_UNMAP, self->seq,
+				 base + 3 * i * PG, base + (3 * i + 2) * PG - 1);
+	for (c = 0; c < ARRAY_SIZE(mq); c++) {
+		/* The model says who overflowed: the rule is what is tested. */
+		ASSERT_EQ(c != 0, mq[c].ovf) TH_LOG("client %u", c);
+		expect_fd_list(fd[c], mq[c].q, mq[c].n);
+		close(fd[c]);
+		free(mq[c].q);
+	}
+}
+
+/*
+ * Fds closed while the log holds entries they have not read: the others
+ * still get theirs; the last one frees the log, and the fds opened after
+ * that get a new one and only the operations that follow.
+ */
+TEST_F(notify, log_close_unread)
+{
+	const __u64 x = 0x200000;
+	int fa, fb, fc;
+
+	fa = test_notifier(EV_BOTH, ARB, 0, U64_MAX);
+	fb = test_notifier(EV_BOTH, ALIGNED, 0, U64_MAX);
+	do_map(0, x, x + 3 * PG - 1);
+	ASSERT_EQ(0, close(fb));
+	do_map(4, x + 4 * PG, x + 5 * PG - 1);
+	/* Nothing of the second map was lost by fb's going. */
+	expect_fd(fa, EV(EV_MAP, 1, x, x + 3 * PG - 1, 0),
+		  EV(EV_MAP, 2, x + 4 * PG, x + 5 * PG - 1, 0));
+	do_map(6, x + 8 * PG, x + 9 * PG - 1);
+	/* The last fd goes with seq 3 unread, and the log with it. */
+	ASSERT_EQ(0, close(fa));
+	do_map(8, x + 12 * PG, x + 13 * PG - 1);
+
+	fc = test_notifier(EV_BOTH, ALIGNED, 0, U64_MAX);
+	fa = test_notifier(EV_UNMAP, ARB, 0, U64_MAX);
+	do_unmap(0, U64_MAX, 6 * PG);
+	expect_fd(fc, EV(EV_UNMAP, 5, x, x + 2 * PG - 1, 2 * PG - 1),
+		  EV(EV_UNMAP, 5, x + 2 * PG, x + 3 * PG - 1, PG - 1),
+		  EV(EV_UNMAP, 5, x + 4 * PG, x + 5 * PG - 1, PG - 1),
+		  EV(EV_UNMAP, 5, x + 8 * PG, x + 9 * PG - 1, PG - 1),
+		  EV(EV_UNMAP, 5, x + 12 * PG, x + 13 * PG - 1, PG - 1));
+	expect_fd(fa, EV(EV_UNMAP, 5, x, x + 3 * PG - 1, 0),
+		  EV(EV_UNMAP, 5, x + 4 * PG, x + 5 * PG - 1, 0),
+		  EV(EV_UNMAP, 5, x + 8 * PG, x + 9 * PG - 1, 0),
+		  EV(EV_UNMAP, 5, x + 12 * PG, x + 13 * PG - 1, 0));
+	close(fa);
+	close(fc);
+}
+
+/*
+ * The log keeps only what some fd listens to (the union of their masks,
+ * the span of their windows): as fds come and go, each still gets every
+ * event it asked for, and none it did not.
+ */
+TEST_F(notify, log_scope)
+{
+	const __u64 x = 0x400000, y = 0x800000;
+	int fu, fm, fw;
+
+	/* UNMAP only, around x: maps are not logged. */
+	fu = test_notifier(EV_UNMAP, ARB, x, x + 0xfffff);
+	do_map(0, x, x + PG - 1);
+	do_map(1, y, y + PG - 1);
+	/* MAP, whole space: from now on maps are. */
+	fm = test_notifier(EV_MAP, ARB, 0, U64_MAX);
+	do_map(2, x + PG, x + 2 * PG - 1);
+	do_map(3, y + PG, y + 2 * PG - 1);
+	expect_fd(fm, EV(EV_MAP, 3, x + PG, x + 2 * PG - 1, 0),
+		  EV(EV_MAP, 4, y + PG, y + 2 * PG - 1, 0));
+	ASSERT_EQ(0, close(fm));
+	/* Both masks around y, from a new fd. */
+	fw = test_notifier(EV_BOTH, ALIGNED, y, y + 0xfffff);
+	do_map(4, y + 2 * PG, y + 3 * PG - 1);
+	do_unmap(0, U64_MAX, 5 * PG);
+	expect_fd(fu, EV(EV_UNMAP, 6, x, x + 2 * PG - 1, 0));
+	expect_fd(fw, EV(EV_MAP, 5, y + 2 * PG, y + 3 * PG - 1, PG - 1),
+		  EV(EV_UNMAP, 6, y, y + 2 * PG - 1, 2 * PG - 1),
+		  EV(EV_UNMAP, 6, y + 2 * PG, y + 3 * PG - 1, PG - 1));
+	close(fu);
+	close(fw);
 }
 
 /* queue_len 0 is 256 slots: 255 events and the overflow record. */

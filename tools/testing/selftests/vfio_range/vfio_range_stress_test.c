@@ -34,6 +34,8 @@ static __u64 stress_pg = SZ_4K;
 #define MAPPERS			3
 #define CHURNERS		2
 #define OBSERVER_QUEUE		65536
+/* A client that reads only at the end, far behind the event log. */
+#define LAGGARD_QUEUE		64
 #define STRESS_MS_DEFAULT	3000UL
 
 #define BIG_MAP			(64 * SZ_1M)	/* SIGKILL test */
@@ -123,6 +125,10 @@ struct churn_state {
 	long long deadline;
 	unsigned int seed;
 	int observer_fd;
+	int laggard_fd;		/* the observer's twin, read at the end */
+	/* The observer's first records: what the laggard must have kept. */
+	struct vfio_range_event first[LAGGARD_QUEUE];
+	unsigned int nr_first;
 	volatile bool mappers_done;
 	/* The observer's model: which window pages are mapped. */
 	bool mapped[WIN_PAGES];
@@ -330,6 +336,8 @@ static void observe(struct churn_state *st, const struct vfio_range_event *e)
 		return;
 	}
 	st->last_seq = e->seq;
+	if (st->nr_first < LAGGARD_QUEUE)
+		st->first[st->nr_first++] = *e;
 	first = (e->start - WIN_BASE) / PG;
 	last = (e->last - WIN_BASE) / PG;
 	for (p = first; p <= last; p++) {
@@ -373,6 +381,42 @@ static void *observer_fn(void *arg)
 	return NULL;
 }
 
+/*
+ * The laggard read nothing while every operation was logged, thousands of
+ * them, far more than the event log holds: by the overflow rule it kept
+ * the observer's first LAGGARD_QUEUE - 1 records, then an overflow record
+ * counting all the others.
+ */
+static void __check_laggard(struct __test_metadata *_metadata,
+			    struct churn_state *st)
+{
+	const unsigned long total = st->events - st->overflows;
+	const unsigned int keep = LAGGARD_QUEUE - 1;
+	struct vfio_range_event ev[LAGGARD_QUEUE + 1];
+	unsigned int i, n;
+	ssize_t len;
+
+	ksft_print_msg("stress: laggard client %lu events behind\n", total);
+	fflush(stdout);
+	len = read(st->laggard_fd, ev, sizeof(ev));
+	ASSERT_LT(0, len) TH_LOG("laggard read: %s", strerror(errno));
+	ASSERT_EQ(0U, len % sizeof(ev[0]));
+	n = len / sizeof(ev[0]);
+	ASSERT_EQ(total > keep ? keep + 1 : total, n);
+	for (i = 0; i < n && i < keep; i++) {
+		ASSERT_EQ(0, memcmp(&st->first[i], &ev[i], sizeof(ev[i])))
+			TH_LOG("laggard record %u: seq %llu, observer's %llu", i,
+			       (unsigned long long)ev[i].seq,
+			       (unsigned long long)st->first[i].seq);
+	}
+	if (total > keep) {
+		ASSERT_EQ((__u32)VFIO_RANGE_EVENT_OVERFLOW, ev[keep].type);
+		ASSERT_EQ(total - keep, ev[keep].lost);
+	}
+	ASSERT_EQ(-1, read(st->laggard_fd, ev, sizeof(ev)));
+	ASSERT_EQ(EAGAIN, errno);
+}
+
 struct churn {
 	struct churn_state *st;
 	struct churn_arg args[MAPPERS + CHURNERS];
@@ -404,6 +448,12 @@ static void __churn_begin(struct __test_metadata *_metadata,
 					 U64_MAX, OBSERVER_QUEUE);
 	ASSERT_LE(0, st->observer_fd);
 	ASSERT_EQ(0, fcntl(st->observer_fd, F_SETFL, O_NONBLOCK));
+	/* Registered before any operation: it hears what the observer does. */
+	st->laggard_fd = _test_notifier(self->container_fd, EV_BOTH,
+					VFIO_RANGE_GRANULARITY_ARBITRARY, 0,
+					U64_MAX, LAGGARD_QUEUE);
+	ASSERT_LE(0, st->laggard_fd);
+	ASSERT_EQ(0, fcntl(st->laggard_fd, F_SETFL, O_NONBLOCK));
 
 	st->deadline = now_ms() + c->ms;
 	ASSERT_EQ(0, pthread_create(&c->observer, NULL, observer_fn, st));
@@ -472,6 +522,9 @@ static void __churn_end(struct __test_metadata *_metadata,
 	observer_drain(st);
 	for (i = 0; i < WIN_PAGES; i++)
 		ASSERT_FALSE(st->mapped[i] && !st->overflows);
+	if (!st->overflows)
+		__check_laggard(_metadata, st);
+	close(st->laggard_fd);
 	close(st->observer_fd);
 	free(st);
 	c->st = NULL;
