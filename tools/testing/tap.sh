@@ -18,6 +18,29 @@ check() {
 	fi
 }
 
+# For scripts that print a plan ("1..$n") at the end: numbered lines, and
+# skips counted into $skip.
+# ok WHAT COMMAND...: "ok N"/"not ok N" for COMMAND's status.
+ok() {
+	local what=$1
+	shift
+	n=$((${n:-0} + 1))
+	if "$@"; then
+		echo "ok $n $what"
+		pass=$((pass + 1))
+	else
+		echo "not ok $n $what"
+		fail=$((fail + 1))
+	fi
+}
+
+# skip WHY: a numbered skip.
+skip() {
+	n=$((${n:-0} + 1))
+	echo "ok $n # SKIP $1"
+	skip=$((${skip:-0} + 1))
+}
+
 # The guest's IOMMU (run.sh --iommu: intel, amd or virtio). virtio-iommu has
 # no interrupt remapping, so there type1 and this module refuse
 # VFIO_SET_IOMMU (EPERM) unless allowed: $UNSAFE_IRQ is the module option

@@ -49,25 +49,6 @@ tpid=
 declare -A count
 . "$(dirname "${BASH_SOURCE[0]}")/../tap.sh"
 
-ok() { # what command...
-	local what=$1
-	shift
-	n=$((n + 1))
-	if "$@"; then
-		echo "ok $n $what"
-		pass=$((pass + 1))
-	else
-		echo "not ok $n $what"
-		fail=$((fail + 1))
-	fi
-}
-
-skip() {
-	n=$((n + 1))
-	echo "ok $n # SKIP $1"
-	skip=$((skip + 1))
-}
-
 finish() {
 	[ -n "$tpid" ] && kill -KILL "$tpid" 2>/dev/null
 	rm -rf "$work"

@@ -35,25 +35,6 @@ hz=$(getconf CLK_TCK)
 # UNSAFE_IRQ, type1_allow_unsafe (the guest's IOMMU may not remap interrupts)
 . "$(dirname "${BASH_SOURCE[0]}")/../tap.sh"
 
-ok() { # what condition...
-	local what=$1
-	shift
-	n=$((n + 1))
-	if "$@"; then
-		echo "ok $n $what"
-		pass=$((pass + 1))
-	else
-		echo "not ok $n $what"
-		fail=$((fail + 1))
-	fi
-}
-
-skip() {
-	n=$((n + 1))
-	echo "ok $n # SKIP $1"
-	skip=$((skip + 1))
-}
-
 # shellcheck disable=SC2317 # the EXIT trap
 finish() {
 	[ -n "$qpid" ] && kill -KILL "$qpid" 2>/dev/null
