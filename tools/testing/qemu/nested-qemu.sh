@@ -106,19 +106,8 @@ run_qemu() {
 			grep -qx 0 /sys/module/vfio_iommu_type1/refcnt
 	fi
 
-	qmp quit >/dev/null || kill -TERM "$qpid"
-	t0=$SECONDS
-	ok "$tag: QEMU quit" wait_for "$limit" gone
-	reap
-	echo "# $tag: QEMU exited after $((SECONDS - t0)) s"
-	ok "$tag: the container's directory is gone" test ! -e "$cdir"
-	ok "$tag: module-wide pinned_pages back to $base_pinned" \
-		test "$(counter "$dbg" pinned_pages)" -eq "$base_pinned"
-	ok "$tag: every mapping QEMU made was unmapped" \
-		test $(($(counter "$dbg" maps) - base_maps)) -eq \
-		$(($(counter "$dbg" unmaps) - base_unmaps))
-	ok "$tag: nothing holds vfio_iommu_range" \
-		grep -qx 0 /sys/module/vfio_iommu_range/refcnt
+	quit_and_check_released "$tag" "$base_pinned" "$base_maps" \
+		"$base_unmaps"
 	[ "$fail" -eq "$fail0" ] || show_logs
 }
 

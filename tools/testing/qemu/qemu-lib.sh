@@ -144,6 +144,27 @@ reap() {
 	qpid=
 }
 
+# QMP "quit", then everything QEMU had is released: its container ($cdir),
+# the pages it pinned and the mappings it made (against the module-wide
+# counters before QEMU started), and the module's references.
+quit_and_check_released() { # tag base_pinned base_maps base_unmaps
+	local tag=$1 base_pinned=$2 base_maps=$3 base_unmaps=$4
+
+	qmp quit >/dev/null || kill -TERM "$qpid"
+	t0=$SECONDS
+	ok "$tag: QEMU quit" wait_for "$limit" gone
+	reap
+	echo "# $tag: QEMU exited after $((SECONDS - t0)) s"
+	ok "$tag: the container's directory is gone" test ! -e "$cdir"
+	ok "$tag: module-wide pinned_pages back to $base_pinned" \
+		test "$(counter "$dbg" pinned_pages)" -eq "$base_pinned"
+	ok "$tag: every mapping QEMU made was unmapped" \
+		test $(($(counter "$dbg" maps) - base_maps)) -eq \
+		$(($(counter "$dbg" unmaps) - base_unmaps))
+	ok "$tag: nothing holds vfio_iommu_range" \
+		grep -qx 0 /sys/module/vfio_iommu_range/refcnt
+}
+
 # After a failed check: the end of QEMU's log and of the QMP transcript.
 show_logs() {
 	local f
