@@ -107,6 +107,7 @@ FIXTURE(compat)
 {
 	struct edu_info info;
 	int param_was;
+	long max_mappings_was;	/* -1 unless a test changed the parameter */
 	int container_fd;
 	int group_fd;
 	struct edu_dev edu;
@@ -122,6 +123,7 @@ FIXTURE_SETUP(compat)
 
 	self->container_fd = -1;
 	self->group_fd = -1;
+	self->max_mappings_was = -1;
 	edu_init(&self->edu);
 	self->param_was = compat_param_get();
 	ASSERT_LE(0, self->param_was)
@@ -152,6 +154,9 @@ FIXTURE_TEARDOWN(compat)
 		munmap(self->buf, self->buf_len);
 	if (self->param_was >= 0)
 		sysfs_write_ulong(COMPAT_PARAM, self->param_was);
+	/* Restored here too, so a failed assertion cannot leave it at 2. */
+	if (self->max_mappings_was >= 0)
+		sysfs_write_ulong(MAX_MAPPINGS_PARAM, self->max_mappings_was);
 }
 
 /* What the container answers, before and after turning the parameter off. */
@@ -247,6 +252,7 @@ TEST_F(compat, map_enospc)
 	unsigned long was;
 
 	ASSERT_EQ(0, sysfs_read_ulong(MAX_MAPPINGS_PARAM, &was));
+	self->max_mappings_was = was;
 	ASSERT_EQ(0, sysfs_write_ulong(MAX_MAPPINGS_PARAM, 2));
 	map_dma(self->buf, IOVA_BASE, pg, T1_RW);
 	map_dma(self->buf, IOVA_BASE + pg, pg, T1_RW);
