@@ -40,8 +40,10 @@ fi
 # does not collapse the fragmented 4 KiB buffer; no proactive compaction,
 # which would migrate that buffer's pages into longer runs.
 thp=/sys/kernel/mm/transparent_hugepage
-echo madvise >"$thp/enabled"
-echo madvise >"$thp/defrag"
+if [[ -w $thp/enabled ]]; then
+	echo madvise >"$thp/enabled"
+	echo madvise >"$thp/defrag"
+fi
 [[ ! -e /proc/sys/vm/compaction_proactiveness ]] ||
 	echo 0 >/proc/sys/vm/compaction_proactiveness
 hp=/sys/kernel/mm/hugepages
