@@ -17,9 +17,9 @@
 #                 KERNELS, then remove it again (run by make check)
 #   make lint     checkpatch --strict, sparse, kernel-doc, coccicheck (run by
 #                 make check)
-#   make bench    boot the guest once, run every benchmark workload on
-#                 vfio_iommu_type1 and on this module, print the table and
-#                 write it to build/bench/results.txt
+#   make bench    boot the guest once per kernel of KERNELS, run every
+#                 benchmark workload on vfio_iommu_type1 and on this module,
+#                 print the tables and write them to build/bench/results.txt
 #
 # Variables: KERNELS (the guest kernel series make check runs on: default
 # "6.1 6.12"; e.g. KERNELS=6.1 for one), IOMMUS (the guest IOMMUs it runs
@@ -339,17 +339,30 @@ install: modules
 	install -D -m 644 tools/build/vfio-range.modprobe.conf \
 		/etc/modprobe.d/vfio-range.conf
 
-# 1 GiB of anonymous memory and 1 GiB of 2 MiB hugepages, both pinned; the
-# slab debugging the tests boot with is off, as on a production host.
-bench: deps
-	@$(MAKE) --no-print-directory _bench KVER=$$($(SETUP) --kver)
+# One boot per kernel of KERNELS, one table each in results.txt. 1 GiB
+# each of fragmented 4 KiB, THP and 2 MiB hugetlb memory and one 1 GiB
+# hugetlb page, all populated at once: 6 GiB of guest memory. The slab
+# debugging the tests boot with is off, as on a production host.
+BENCH_APPEND := default_hugepagesz=2M hugepagesz=2M hugepages=512 \
+	hugepagesz=1G hugepages=1 slub_debug=- kfence.sample_interval=0
+
+bench:
+	@$(SETUP) $(KERNELS) >/dev/null
+	@start=$$(date +%s); rc=0; mkdir -p $(BUILD)/bench; \
+	rm -f $(BUILD)/bench/results.txt; \
+	for series in $(KERNELS); do \
+		$(MAKE) --no-print-directory _bench \
+			KVER=$$($(SETUP) --kver $$series) || rc=1; \
+	done; \
+	echo "bench: $(words $(KERNELS)) guest boots in $$(( $$(date +%s) - start )) s, tables in $(BUILD)/bench/results.txt"; \
+	exit $$rc
 
 _bench: modules
 	$(MAKE) -C tools/testing/bench OUTPUT=$(BUILD)/bench
-	$(VM_RUN) --kver $(KVER) --out $(BUILD)/vm/bench --mem 4G \
-		--append 'hugepages=512 slub_debug=- kfence.sample_interval=0' -- tools/testing/bench/run-bench.sh \
+	$(VM_RUN) --kver $(KVER) --out $(BUILD)/vm/bench-$(KVER) --mem 6G \
+		--append '$(BENCH_APPEND)' -- tools/testing/bench/run-bench.sh \
 		--module $(MODULE) --bench $(BUILD)/bench/vfio_range_bench
-	cp $(BUILD)/vm/bench/bench.txt $(BUILD)/bench/results.txt
+	{ cat $(BUILD)/vm/bench-$(KVER)/bench.txt; echo; } >>$(BUILD)/bench/results.txt
 
 dkms-check: deps
 	@tools/build/dkms-check.sh $$($(SETUP) $(KERNELS))

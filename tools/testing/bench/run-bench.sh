@@ -36,7 +36,21 @@ if ! grep -q '^vfio_iommu_range ' /proc/modules; then
 	insmod "$KO"
 fi
 
-echo "# hugepages: $(cat /proc/sys/vm/nr_hugepages) x 2 MiB" >&2
+# THP only where the benchmark asks (its THP buffer), so that khugepaged
+# does not collapse the fragmented 4 KiB buffer; no proactive compaction,
+# which would migrate that buffer's pages into longer runs.
+thp=/sys/kernel/mm/transparent_hugepage
+if [[ -w $thp/enabled ]]; then
+	echo madvise >"$thp/enabled"
+	echo madvise >"$thp/defrag"
+fi
+[[ ! -e /proc/sys/vm/compaction_proactiveness ]] ||
+	echo 0 >/proc/sys/vm/compaction_proactiveness
+hp=/sys/kernel/mm/hugepages
+for sz in 2048 1048576; do
+	[[ -e $hp/hugepages-${sz}kB ]] &&
+		echo "# hugepages: $(cat "$hp/hugepages-${sz}kB/nr_hugepages") x ${sz} KiB" >&2
+done
 rc=0
 "$BIN" "$@" >"$OUTDIR/bench.txt" || rc=$?
 cat "$OUTDIR/bench.txt"

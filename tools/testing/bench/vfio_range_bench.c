@@ -13,6 +13,9 @@
  *  - IOTLB syncs: one per unmap call;
  *  - notifier events: one per merged IOVA run for an arbitrary client, the
  *    fewest naturally aligned blocks of each run for an aligned client.
+ * Kernel memory is the growth of Slab + VmallocUsed + PageTables in
+ * /proc/meminfo across a map (IOMMU page tables, SecPageTables, apart:
+ * both backends build the same ones), after dropping caches.
  *
  * Run as root in the test guest, with both modules loaded; see README.
  * The table goes to stdout, progress and notes to stderr.
@@ -44,6 +47,14 @@
 #define PAGE_SZ		4096ULL
 #define MIB		(1024ULL * 1024)
 #define HUGE_SZ		(2 * MIB)
+#define GIB		(1024 * MIB)
+#ifndef MAP_HUGE_SHIFT
+#define MAP_HUGE_SHIFT	26
+#endif
+#define MAP_HUGE_2M	(21 << MAP_HUGE_SHIFT)
+#define MAP_HUGE_1G	(30 << MAP_HUGE_SHIFT)
+/* Mapping counts of the cost curves (workload 3). */
+#define MAX_CURVE	4
 /* Far from the MSI window and below the 39-bit guest IOMMU limit. */
 #define IOVA_BASE	(4ULL << 30)
 #define MAX_REPS	64
@@ -90,7 +101,10 @@ static double now_s(void)
 struct opts {
 	unsigned long anon_mib;
 	unsigned long huge_mib;
-	unsigned long maps;		/* K, workload 3 */
+	unsigned long thp_mib;
+	unsigned long gig_pages;	/* 1 GiB hugetlb pages mapped */
+	unsigned long maps[MAX_CURVE];	/* workload 3 cost curve */
+	unsigned int nr_maps;
 	unsigned long notify_maps;	/* workload 4 */
 	unsigned long clients;		/* workload 4, half of each kind */
 	unsigned long reps;
@@ -99,7 +113,10 @@ struct opts {
 static struct opts opt = {
 	.anon_mib = 1024,
 	.huge_mib = 1024,
-	.maps = 65535,
+	.thp_mib = 1024,
+	.gig_pages = 1,
+	.maps = { 1000, 10000, 65535 },
+	.nr_maps = 3,
 	.notify_maps = 10000,
 	.clients = 64,
 	.reps = 5,
@@ -108,12 +125,15 @@ static struct opts opt = {
 static void usage(const char *prog)
 {
 	fprintf(stderr,
-		"usage: %s [--quick] [--anon-mib N] [--huge-mib N] [--maps K]\n"
-		"          [--notify-maps N] [--clients N] [--reps N]\n"
-		"defaults: --anon-mib 1024 --huge-mib 1024 (0 skips) --maps 65535\n"
+		"usage: %s [--quick] [--anon-mib N] [--thp-mib N] [--huge-mib N]\n"
+		"          [--gig-pages N] [--maps K[,K...]] [--notify-maps N]\n"
+		"          [--clients N] [--reps N]\n"
+		"defaults: --anon-mib 1024 --thp-mib 1024 --huge-mib 1024\n"
+		"          --gig-pages 1 (0 skips these three) --maps 1000,10000,65535\n"
 		"          --notify-maps 10000 --clients 64 --reps 5\n"
-		"--quick:  --anon-mib 16 --huge-mib 8 --maps 512 --notify-maps 200\n"
-		"          --clients 8 --reps 2 (options after it still apply)\n",
+		"--quick:  --anon-mib 16 --thp-mib 8 --huge-mib 8 --gig-pages 0\n"
+		"          --maps 64,512 --notify-maps 200 --clients 8 --reps 2\n"
+		"          (options after it still apply)\n",
 		prog);
 	exit(2);
 }
@@ -131,12 +151,39 @@ static unsigned long parse_num(const char *s, unsigned long lo,
 	return v;
 }
 
+/* "K[,K...]": at most MAX_CURVE counts, increasing. */
+static void parse_maps(char *s)
+{
+	char *tok, *save = NULL;
+
+	opt.nr_maps = 0;
+	for (tok = strtok_r(s, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		if (opt.nr_maps == MAX_CURVE)
+			die("--maps: at most %d counts", MAX_CURVE);
+		opt.maps[opt.nr_maps] = parse_num(tok, 1, 65535);
+		if (opt.nr_maps && opt.maps[opt.nr_maps] <=
+				   opt.maps[opt.nr_maps - 1])
+			die("--maps: counts must increase");
+		opt.nr_maps++;
+	}
+	if (!opt.nr_maps)
+		die("--maps: no count");
+}
+
+static unsigned long max_maps(void)
+{
+	return opt.maps[opt.nr_maps - 1];
+}
+
 static void parse_opts(int argc, char **argv)
 {
 	static const struct option lopts[] = {
 		{ "quick", no_argument, NULL, 'q' },
 		{ "anon-mib", required_argument, NULL, 'a' },
 		{ "huge-mib", required_argument, NULL, 'H' },
+		{ "thp-mib", required_argument, NULL, 't' },
+		{ "gig-pages", required_argument, NULL, 'g' },
 		{ "maps", required_argument, NULL, 'k' },
 		{ "notify-maps", required_argument, NULL, 'n' },
 		{ "clients", required_argument, NULL, 'c' },
@@ -151,7 +198,11 @@ static void parse_opts(int argc, char **argv)
 		case 'q':
 			opt.anon_mib = 16;
 			opt.huge_mib = 8;
-			opt.maps = 512;
+			opt.thp_mib = 8;
+			opt.gig_pages = 0;
+			opt.maps[0] = 64;
+			opt.maps[1] = 512;
+			opt.nr_maps = 2;
 			opt.notify_maps = 200;
 			opt.clients = 8;
 			opt.reps = 2;
@@ -164,8 +215,16 @@ static void parse_opts(int argc, char **argv)
 			if (opt.huge_mib & 1)
 				die("--huge-mib must be a multiple of 2");
 			break;
+		case 't':
+			opt.thp_mib = parse_num(optarg, 0, 1024);
+			if (opt.thp_mib & 1)
+				die("--thp-mib must be a multiple of 2");
+			break;
+		case 'g':
+			opt.gig_pages = parse_num(optarg, 0, 4);
+			break;
 		case 'k':
-			opt.maps = parse_num(optarg, 1, 65535);
+			parse_maps(optarg);
 			break;
 		case 'n':
 			opt.notify_maps = parse_num(optarg, 1, 65535);
@@ -263,15 +322,40 @@ struct row {
 	long long read_events[MAX_SAMPLES];
 	long long min_events;
 	const char *skip;	/* why the workload did not run */
+	/* Times shown in microseconds per operation, if set. */
+	unsigned long per_op;
+	/*
+	 * Kernel memory grown by the operation, per GiB (KiB) or per mapping
+	 * (bytes) as mem_unit says; NULL: not measured. iopt: the same for
+	 * SecPageTables (IOMMU page tables from 6.11 on), if present.
+	 */
+	const char *mem_unit;
+	double mem_per;		/* GiB or mappings the delta is divided by */
+	double mem[NR_BACKENDS][MAX_SAMPLES];
+	double iopt[NR_BACKENDS][MAX_SAMPLES];
+	unsigned int nm[NR_BACKENDS];
+	bool have_iopt;
+	/*
+	 * Where wl_one() maps (0: IOVA_BASE): apart for each buffer, so
+	 * that the IOMMU page tables one workload leaves behind are not
+	 * freed or reused in another's measurement.
+	 */
+	u64 iova;
 };
 
 enum {
+	R_IDLE,
 	R_ANON_MAP,
 	R_ANON_UNMAP,
+	R_THP_MAP,
+	R_THP_UNMAP,
 	R_HUGE_MAP,
 	R_HUGE_UNMAP,
-	R_MANY_MAP,
-	R_MANY_UNMAP,
+	R_GIG_MAP,
+	R_GIG_UNMAP,
+	/* workload 3: map, unmap each, unmap all, per count of opt.maps */
+	R_CURVE,
+	R_CURVE_END = R_CURVE + 3 * MAX_CURVE - 1,
 	R_NOTIFY_BARE,
 	R_NOTIFY_UNMAP,
 	R_NOTIFY_READ,
@@ -384,19 +468,211 @@ static long long pfn_runs(const void *buf, size_t size)
 	return runs;
 }
 
-static void *alloc_buf(size_t size, bool huge)
+/*
+ * Of the 2 MiB blocks of [buf, buf + size) (buf 2 MiB aligned), how many
+ * are one physically contiguous, 2 MiB aligned run: a huge page, THP or
+ * hugetlb. -1 if the PFNs are not visible.
+ */
+static long long huge_blocks(const void *buf, size_t size)
 {
-	int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE;
+	uint64_t ent[HUGE_SZ / PAGE_SZ];
+	size_t nr = HUGE_SZ / PAGE_SZ, blk, j;
+	long long huge = 0;
+	off_t off;
+	int fd;
+
+	fd = open("/proc/self/pagemap", O_RDONLY);
+	if (fd < 0)
+		return -1;
+	off = (uintptr_t)buf / PAGE_SZ * sizeof(uint64_t);
+	for (blk = 0; blk < size / HUGE_SZ; blk++) {
+		uint64_t pfn0;
+
+		if (pread(fd, ent, sizeof(ent), off + blk * sizeof(ent)) !=
+		    (ssize_t)sizeof(ent)) {
+			close(fd);
+			return -1;
+		}
+		pfn0 = ent[0] & ((1ULL << 55) - 1);
+		if (!pfn0) {
+			close(fd);
+			return -1;
+		}
+		if (pfn0 % nr)
+			continue;
+		for (j = 1; j < nr; j++)
+			if ((ent[j] & ((1ULL << 55) - 1)) != pfn0 + j)
+				break;
+		huge += j == nr;
+	}
+	close(fd);
+	return huge;
+}
+
+/* Populated anonymous memory; @hflags: 0 or MAP_HUGETLB | MAP_HUGE_*. */
+static void *alloc_buf(size_t size, int hflags)
+{
+	int flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE | hflags;
 	void *p;
 
-	if (huge)
-		flags |= MAP_HUGETLB;
 	p = mmap(NULL, size, PROT_READ | PROT_WRITE, flags, -1, 0);
 	if (p == MAP_FAILED)
 		return NULL;
+	/* Not collapsed into THPs behind the benchmark's back. */
+	if (!hflags)
+		madvise(p, size, MADV_NOHUGEPAGE);
 	/* Touch every page: MAP_POPULATE does not fail on a shortage. */
 	memset(p, 0x5a, size);
 	return p;
+}
+
+/*
+ * 4 KiB pages that are not physically contiguous: populate twice @size,
+ * free every other page and populate the buffer into the holes, which the
+ * page allocator hands out first (order 0, their buddies still in use).
+ * The other half stays allocated so the holes cannot merge.
+ */
+static void *alloc_fragmented(size_t size)
+{
+	size_t i, fsize = 2 * size;
+	char *frag;
+
+	frag = alloc_buf(fsize, 0);
+	if (!frag)
+		return NULL;
+	for (i = 0; i < fsize; i += 2 * PAGE_SZ)
+		if (madvise(frag + i, PAGE_SZ, MADV_DONTNEED))
+			die("madvise(MADV_DONTNEED): %s", strerror(errno));
+	return alloc_buf(size, 0);
+}
+
+/* Populated THP-backed memory, 2 MiB aligned. */
+static void *alloc_thp(size_t size)
+{
+	char *p;
+	uintptr_t a;
+
+	p = mmap(NULL, size + HUGE_SZ, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	a = ((uintptr_t)p + HUGE_SZ - 1) & ~(HUGE_SZ - 1);
+	if (madvise((void *)a, size, MADV_HUGEPAGE))
+		die("madvise(MADV_HUGEPAGE): %s", strerror(errno));
+	memset((void *)a, 0x5a, size);
+	return (void *)a;
+}
+
+/* /proc/meminfo fields counted as the backends' kernel memory. */
+enum mi { MI_SLAB, MI_VMALLOC, MI_PAGETABLES, MI_SECPAGETABLES, NR_MI };
+
+static const char * const mi_names[NR_MI] = {
+	[MI_SLAB] = "Slab:",
+	[MI_VMALLOC] = "VmallocUsed:",
+	[MI_PAGETABLES] = "PageTables:",
+	[MI_SECPAGETABLES] = "SecPageTables:",
+};
+
+struct meminfo {
+	bool have[NR_MI];
+	long long kib[NR_MI];
+};
+
+/* Kept open: a seq_file keeps its buffer, so reading allocates nothing. */
+static int meminfo_fd = -1;
+static int stat_refresh_fd = -2;
+
+static void meminfo_read(struct meminfo *m)
+{
+	char buf[8192], *line, *save = NULL;
+	char name[64];
+	long long v;
+	ssize_t len;
+	int i;
+
+	memset(m, 0, sizeof(*m));
+	/*
+	 * /proc/meminfo shows the global counters only: each CPU holds back
+	 * changes below a threshold (tens of pages) until vmstat folds them
+	 * in, once a second. stat_refresh folds them now.
+	 */
+	if (stat_refresh_fd == -2) {
+		stat_refresh_fd = open("/proc/sys/vm/stat_refresh", O_WRONLY);
+		if (stat_refresh_fd < 0)
+			note("no /proc/sys/vm/stat_refresh: memory is off by up to a per-CPU threshold");
+	}
+	if (stat_refresh_fd >= 0 && write(stat_refresh_fd, "1", 1) < 0 &&
+	    errno != EINVAL)
+		die("stat_refresh: %s", strerror(errno));
+	if (meminfo_fd < 0)
+		meminfo_fd = open("/proc/meminfo", O_RDONLY);
+	len = meminfo_fd < 0 ? -1 :
+	      pread(meminfo_fd, buf, sizeof(buf) - 1, 0);
+	if (len <= 0)
+		die("/proc/meminfo: %s", strerror(errno));
+	buf[len] = 0;
+	for (line = strtok_r(buf, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		if (sscanf(line, "%63s %lld", name, &v) != 2)
+			continue;
+		for (i = 0; i < NR_MI; i++) {
+			if (!strcmp(name, mi_names[i])) {
+				m->have[i] = true;
+				m->kib[i] = v;
+			}
+		}
+	}
+}
+
+static long long mem_sum(const struct meminfo *m)
+{
+	long long d = 0;
+	int i;
+
+	for (i = MI_SLAB; i <= MI_PAGETABLES; i++)
+		d += m->kib[i];
+	return d;
+}
+
+/*
+ * Before a measured map: write back and drop the page cache and the
+ * reclaimable slab caches, then wait (up to 2 s) until the counted memory
+ * holds still for 100 ms, as objects freed after an RCU grace period
+ * return their slabs late. What the kernel frees or grows on its own is
+ * then small against the map's own allocations.
+ */
+static void mem_settle(void)
+{
+	struct meminfo m;
+	long long prev = -1;
+	int fd, i;
+
+	sync();
+	fd = open("/proc/sys/vm/drop_caches", O_WRONLY);
+	if (fd >= 0) {
+		if (write(fd, "3\n", 2) != 2)
+			note("drop_caches: %s", strerror(errno));
+		close(fd);
+	}
+	for (i = 0; i < 20; i++) {
+		meminfo_read(&m);
+		if (mem_sum(&m) == prev)
+			return;
+		prev = mem_sum(&m);
+		usleep(100000);
+	}
+}
+
+static void add_mem(struct row *r, enum backend b, const struct meminfo *m0,
+		    const struct meminfo *m1)
+{
+	if (r->nm[b] >= MAX_SAMPLES)
+		return;
+	r->mem[b][r->nm[b]] = (mem_sum(m1) - mem_sum(m0)) / r->mem_per;
+	r->have_iopt = m0->have[MI_SECPAGETABLES];
+	r->iopt[b][r->nm[b]] = (m1->kib[MI_SECPAGETABLES] -
+				m0->kib[MI_SECPAGETABLES]) / r->mem_per;
+	r->nm[b]++;
 }
 
 /* ---------------------------------------------------------------------- */
@@ -531,20 +807,33 @@ static void do_unmap(struct session *s, u64 iova, u64 size, bool all,
 /* Workloads                                                              */
 /* ---------------------------------------------------------------------- */
 
-/* Workloads 1, 2 and 5: one buffer mapped and unmapped in one call each. */
+/*
+ * Workloads 1, 2 and 5: one buffer mapped and unmapped in one call each;
+ * the kernel memory the map grows too if @rmap has a mem_unit.
+ */
 static void wl_one(struct session *s, struct row *rmap, struct row *runmap,
 		   const void *buf, u64 size)
 {
+	u64 iova = rmap->iova ? rmap->iova : IOVA_BASE;
+	struct meminfo m0, m1;
 	struct ctrs c0, c1, c2;
 	double t0, t1, t2;
 
+	if (rmap->mem_unit) {
+		mem_settle();
+		meminfo_read(&m0);
+	}
 	ctrs_read(&c0);
 	t0 = now_s();
-	do_map(s, buf, IOVA_BASE, size);
+	do_map(s, buf, iova, size);
 	t1 = now_s();
 	ctrs_read(&c1);
+	if (rmap->mem_unit) {
+		meminfo_read(&m1);
+		add_mem(rmap, s->b, &m0, &m1);
+	}
 	t2 = now_s();
-	do_unmap(s, IOVA_BASE, size, false, size);
+	do_unmap(s, iova, size, false, size);
 	t2 = now_s() - t2;
 	ctrs_read(&c2);
 	add_time(rmap, s->b, t1 - t0);
@@ -555,29 +844,67 @@ static void wl_one(struct session *s, struct row *rmap, struct row *runmap,
 	}
 }
 
-/* Workload 3: K separate 4 KiB mappings, then one unmap of everything. */
-static void wl_many(struct session *s, const char *buf)
+/*
+ * What the kernel grows by with nothing mapped, over about as long as a
+ * large map takes: the noise of the memory column.
+ */
+static void wl_idle(struct session *s)
 {
-	struct ctrs c0, c1, c2;
-	double t0, t1, t2;
-	unsigned long i;
+	struct meminfo m0, m1;
 
+	mem_settle();
+	meminfo_read(&m0);
+	usleep(500000);
+	meminfo_read(&m1);
+	add_mem(&rows[R_IDLE], s->b, &m0, &m1);
+}
+
+/*
+ * Workload 3, cost curve point @k: opt.maps[k] separate 4 KiB maps at
+ * adjacent IOVAs, each unmapped on its own; then mapped again and all
+ * unmapped in one call. Times are per mapping; the map also measures the
+ * kernel memory per mapping.
+ */
+static void wl_curve(struct session *s, const char *buf, unsigned int k)
+{
+	struct row *rmap = &rows[R_CURVE + 3 * k], *reach = rmap + 1,
+		   *rall = rmap + 2;
+	unsigned long i, n = opt.maps[k];
+	struct ctrs c0, c1, c2;
+	struct meminfo m0, m1;
+	double t0, t1, t2;
+
+	mem_settle();
+	meminfo_read(&m0);
 	ctrs_read(&c0);
 	t0 = now_s();
-	for (i = 0; i < opt.maps; i++)
+	for (i = 0; i < n; i++)
 		do_map(s, buf + i * PAGE_SZ, IOVA_BASE + i * PAGE_SZ, PAGE_SZ);
 	t1 = now_s();
 	ctrs_read(&c1);
+	meminfo_read(&m1);
+	for (i = 0; i < n; i++)
+		do_unmap(s, IOVA_BASE + i * PAGE_SZ, PAGE_SZ, false, PAGE_SZ);
 	t2 = now_s();
-	do_unmap(s, 0, 0, true, opt.maps * PAGE_SZ);
-	t2 = now_s() - t2;
 	ctrs_read(&c2);
-	add_time(&rows[R_MANY_MAP], s->b, t1 - t0);
-	add_time(&rows[R_MANY_UNMAP], s->b, t2);
+	add_time(rmap, s->b, t1 - t0);
+	add_time(reach, s->b, t2 - t1);
+	add_mem(rmap, s->b, &m0, &m1);
 	if (s->b == B_RANGE) {
-		add_ctrs(&rows[R_MANY_MAP], &c0, &c1);
-		add_ctrs(&rows[R_MANY_UNMAP], &c1, &c2);
+		add_ctrs(rmap, &c0, &c1);
+		add_ctrs(reach, &c1, &c2);
 	}
+
+	for (i = 0; i < n; i++)
+		do_map(s, buf + i * PAGE_SZ, IOVA_BASE + i * PAGE_SZ, PAGE_SZ);
+	ctrs_read(&c0);
+	t0 = now_s();
+	do_unmap(s, 0, 0, true, n * PAGE_SZ);
+	t1 = now_s();
+	ctrs_read(&c1);
+	add_time(rall, s->b, t1 - t0);
+	if (s->b == B_RANGE)
+		add_ctrs(rall, &c0, &c1);
 }
 
 /*
@@ -759,28 +1086,63 @@ static void fmt_vs(char *out, size_t len, long long val, long long minimum)
 	snprintf(out, len, "%s / %s", v, m);
 }
 
+/* Milliseconds, or microseconds per operation for a per_op row. */
 static void fmt_ms(char *out, size_t len, const struct row *r, enum backend b)
 {
-	if (!r->nt[b])
+	double t;
+
+	if (!r->nt[b]) {
 		snprintf(out, len, "-");
+		return;
+	}
+	t = median_d(r->t[b], r->nt[b]);
+	if (r->per_op)
+		snprintf(out, len, "%.2f us", t * 1e6 / r->per_op);
 	else
-		snprintf(out, len, "%.3f", median_d(r->t[b], r->nt[b]) * 1e3);
+		snprintf(out, len, "%.3f", t * 1e3);
 }
+
+/* "type1 / range unit" of the medians of @v (mem or iopt). */
+static void fmt_mem(char *out, size_t len, const struct row *r,
+		    const double (*v)[MAX_SAMPLES], bool show)
+{
+	char b[NR_BACKENDS][24];
+	unsigned int i;
+
+	if (!r->mem_unit || !show) {
+		snprintf(out, len, "-");
+		return;
+	}
+	for (i = 0; i < NR_BACKENDS; i++) {
+		if (r->nm[i])
+			snprintf(b[i], sizeof(b[i]), "%.0f",
+				 median_d(v[i], r->nm[i]));
+		else
+			snprintf(b[i], sizeof(b[i]), "-");
+	}
+	snprintf(out, len, "%s / %s %s", b[B_TYPE1], b[B_RANGE], r->mem_unit);
+}
+
+#define ROW_FMT	"%-36s | %10s | %10s | %5s | %-22s | %-20s | %-17s | " \
+		"%-13s | %s\n"
 
 static void print_table(FILE *f)
 {
 	char t1[32], tr[32], ratio[32], calls[64], syncs[64], events[64];
+	char mem[64], iopt[64];
 	unsigned int i;
 
-	fprintf(f, "%-36s | %10s | %10s | %7s | %-17s | %-13s | %s\n",
-		"workload", "type1 ms", "range ms", "ratio",
+	fprintf(f, ROW_FMT, "workload", "type1 ms", "range ms", "ratio",
+		"kmem type1 / range", "iommu pt type1 / rng",
 		"map calls / min", "syncs / min", "events read / min");
-	for (i = 0; i < 130; i++)
+	for (i = 0; i < 170; i++)
 		fputc('-', f);
 	fputc('\n', f);
 	for (i = 0; i < NR_ROWS; i++) {
 		const struct row *r = &rows[i];
 
+		if (!r->name[0])
+			continue;
 		if (r->skip) {
 			fprintf(f, "%-36s | skipped: %s\n", r->name, r->skip);
 			continue;
@@ -797,21 +1159,102 @@ static void print_table(FILE *f)
 		       r->min_calls);
 		fmt_vs(syncs, sizeof(syncs), median_ll(r->syncs, r->nc),
 		       r->min_syncs);
+		if (!r->nc && !r->nt[B_TYPE1] && !r->nt[B_RANGE]) {
+			snprintf(calls, sizeof(calls), "-");
+			snprintf(syncs, sizeof(syncs), "-");
+		}
 		if (r->has_events)
 			fmt_vs(events, sizeof(events),
 			       median_ll(r->read_events, r->nc), r->min_events);
 		else
 			snprintf(events, sizeof(events), "-");
-		fprintf(f, "%-36s | %10s | %10s | %7s | %-17s | %-13s | %s\n",
-			r->name, t1, tr, ratio, calls, syncs, events);
+		fmt_mem(mem, sizeof(mem), r, r->mem, true);
+		fmt_mem(iopt, sizeof(iopt), r, r->iopt, r->have_iopt);
+		fprintf(f, ROW_FMT, r->name, t1, tr, ratio, mem, iopt, calls,
+			syncs, events);
 	}
+}
+
+/* Prints vfio-range's median of @v (mem or time) for @r against @limit. */
+static void print_target(FILE *f, const struct row *r, bool time,
+			 double limit, const char *unit)
+{
+	double v;
+
+	if (r->skip || (time ? !r->nt[B_RANGE] || !r->nt[B_TYPE1] :
+			       !r->nm[B_RANGE])) {
+		fprintf(f, "  %-36s not measured\n", r->name);
+		return;
+	}
+	if (time)
+		v = median_d(r->t[B_RANGE], r->nt[B_RANGE]) /
+		    median_d(r->t[B_TYPE1], r->nt[B_TYPE1]);
+	else
+		v = median_d(r->mem[B_RANGE], r->nm[B_RANGE]);
+	fprintf(f, "  %-36s %8.2f %-12s at most %6.2f: %s\n", r->name, v,
+		unit, limit, v <= limit ? "met" : "NOT met");
+}
+
+/*
+ * Issue 16's targets, from the table: kernel memory per GiB mapped (64 KiB
+ * for any backing, 4 KiB for hugetlb) and the 1 GiB hugetlb map time
+ * against type1's.
+ */
+static void print_targets(FILE *f)
+{
+	fprintf(f, "\ntargets (vfio-range):\n");
+	print_target(f, &rows[R_ANON_MAP], false, 64, "KiB/GiB");
+	print_target(f, &rows[R_THP_MAP], false, 64, "KiB/GiB");
+	print_target(f, &rows[R_HUGE_MAP], false, 4, "KiB/GiB");
+	print_target(f, &rows[R_GIG_MAP], false, 4, "KiB/GiB");
+	print_target(f, &rows[R_GIG_MAP], true, 0.25, "x type1 time");
 }
 
 /* ---------------------------------------------------------------------- */
 
-static void init_rows(long long anon_runs, long long huge_runs, u64 bar_size)
+/* The buffers mapped by workloads 1 and 2 (NULL: skipped). */
+struct buf {
+	char *p;
+	u64 size;
+	long long runs;		/* physically contiguous */
+	long long huge;		/* 2 MiB blocks that are huge pages */
+	const char *skip;
+};
+
+enum { BUF_ANON, BUF_THP, BUF_HUGE, BUF_GIG, NR_BUFS };
+
+static struct buf bufs[NR_BUFS];
+
+static void name_row(unsigned int r, const char *fmt, ...)
 {
-	unsigned int i;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(row_names[r], sizeof(row_names[r]), fmt, ap);
+	va_end(ap);
+}
+
+/* A map and an unmap row of one buffer, the map measuring memory. */
+static void init_buf_rows(unsigned int r, const char *label,
+			  const struct buf *b)
+{
+	rows[r].iova = IOVA_BASE + (b - bufs) * 16 * GIB;
+	name_row(r, "%s %llu MiB: map", label,
+		 (unsigned long long)(b->size / MIB));
+	name_row(r + 1, "%s %llu MiB: unmap", label,
+		 (unsigned long long)(b->size / MIB));
+	rows[r].min_calls = b->runs;
+	rows[r].mem_unit = "KiB/GiB";
+	rows[r].mem_per = (double)b->size / GIB;
+	rows[r + 1].min_calls = 0;
+	rows[r + 1].min_syncs = 1;
+	rows[r].skip = b->skip;
+	rows[r + 1].skip = b->skip;
+}
+
+static void init_rows(u64 bar_size)
+{
+	unsigned int i, r;
 
 	for (i = 0; i < NR_ROWS; i++) {
 		rows[i].name = row_names[i];
@@ -819,37 +1262,41 @@ static void init_rows(long long anon_runs, long long huge_runs, u64 bar_size)
 		rows[i].min_syncs = -1;
 		rows[i].min_events = -1;
 	}
-	snprintf(row_names[R_ANON_MAP], 64, "1 anon 4K %lu MiB: map",
-		 opt.anon_mib);
-	snprintf(row_names[R_ANON_UNMAP], 64, "1 anon 4K %lu MiB: unmap",
-		 opt.anon_mib);
-	snprintf(row_names[R_HUGE_MAP], 64, "2 hugetlb 2M %lu MiB: map",
-		 opt.huge_mib);
-	snprintf(row_names[R_HUGE_UNMAP], 64, "2 hugetlb 2M %lu MiB: unmap",
-		 opt.huge_mib);
-	snprintf(row_names[R_MANY_MAP], 64, "3 %lu x 4K maps", opt.maps);
-	snprintf(row_names[R_MANY_UNMAP], 64, "3 %lu x 4K: unmap all",
-		 opt.maps);
-	snprintf(row_names[R_NOTIFY_BARE], 64, "4 unmap %lu maps, no clients",
+	name_row(R_IDLE, "0 idle 0.5 s (memory noise)");
+	rows[R_IDLE].mem_unit = "KiB";
+	rows[R_IDLE].mem_per = 1;
+	init_buf_rows(R_ANON_MAP, "1 anon 4K fragmented", &bufs[BUF_ANON]);
+	init_buf_rows(R_THP_MAP, "1 anon THP", &bufs[BUF_THP]);
+	init_buf_rows(R_HUGE_MAP, "2 hugetlb 2M", &bufs[BUF_HUGE]);
+	init_buf_rows(R_GIG_MAP, "2 hugetlb 1G", &bufs[BUF_GIG]);
+
+	for (i = 0; i < opt.nr_maps; i++) {
+		r = R_CURVE + 3 * i;
+		name_row(r, "3 %lu x 4K: map, per map", opt.maps[i]);
+		name_row(r + 1, "3 %lu x 4K: unmap each", opt.maps[i]);
+		name_row(r + 2, "3 %lu x 4K: unmap all", opt.maps[i]);
+		rows[r].per_op = opt.maps[i];
+		rows[r + 1].per_op = opt.maps[i];
+		rows[r + 2].per_op = opt.maps[i];
+		/* Separate requests: at least one call each. */
+		rows[r].min_calls = opt.maps[i];
+		rows[r].mem_unit = "B/map";
+		rows[r].mem_per = opt.maps[i] / 1024.0;
+		rows[r + 1].min_calls = 0;
+		rows[r + 1].min_syncs = opt.maps[i];
+		rows[r + 2].min_calls = 0;
+		rows[r + 2].min_syncs = 1;
+	}
+
+	name_row(R_NOTIFY_BARE, "4 unmap %lu maps, no clients",
 		 opt.notify_maps);
-	snprintf(row_names[R_NOTIFY_UNMAP], 64, "4 ... with %lu clients",
-		 opt.clients);
-	snprintf(row_names[R_NOTIFY_READ], 64, "4 ... + read all events");
-	snprintf(row_names[R_BAR_MAP], 64, "5 edu BAR0 %llu KiB: map",
+	name_row(R_NOTIFY_UNMAP, "4 ... with %lu clients", opt.clients);
+	name_row(R_NOTIFY_READ, "4 ... + read all events");
+	name_row(R_BAR_MAP, "5 edu BAR0 %llu KiB: map",
 		 (unsigned long long)bar_size / 1024);
-	snprintf(row_names[R_BAR_UNMAP], 64, "5 edu BAR0 %llu KiB: unmap",
+	name_row(R_BAR_UNMAP, "5 edu BAR0 %llu KiB: unmap",
 		 (unsigned long long)bar_size / 1024);
 
-	rows[R_ANON_MAP].min_calls = anon_runs;
-	rows[R_ANON_UNMAP].min_calls = 0;
-	rows[R_ANON_UNMAP].min_syncs = 1;
-	rows[R_HUGE_MAP].min_calls = huge_runs;
-	rows[R_HUGE_UNMAP].min_calls = 0;
-	rows[R_HUGE_UNMAP].min_syncs = 1;
-	/* Separate requests: at least one call each. */
-	rows[R_MANY_MAP].min_calls = opt.maps;
-	rows[R_MANY_UNMAP].min_calls = 0;
-	rows[R_MANY_UNMAP].min_syncs = 1;
 	rows[R_NOTIFY_BARE].min_calls = 0;
 	rows[R_NOTIFY_BARE].min_syncs = 1;
 	rows[R_NOTIFY_UNMAP].range_only = true;
@@ -868,17 +1315,89 @@ static void init_rows(long long anon_runs, long long huge_runs, u64 bar_size)
 	rows[R_BAR_UNMAP].min_syncs = 1;
 }
 
+/*
+ * Allocates the buffers of workloads 1 and 2; the THP buffer first, while
+ * free memory still has 2 MiB blocks, the fragmented one last.
+ */
+static void alloc_bufs(void)
+{
+	struct buf *b;
+
+	b = &bufs[BUF_THP];
+	b->size = opt.thp_mib * MIB;
+	if (b->size)
+		b->p = alloc_thp(b->size);
+	if (!b->p)
+		b->skip = b->size ? "mmap failed" : "--thp-mib 0";
+
+	b = &bufs[BUF_HUGE];
+	b->size = opt.huge_mib * MIB;
+	if (b->size)
+		b->p = alloc_buf(b->size, MAP_HUGETLB | MAP_HUGE_2M);
+	if (!b->p)
+		b->skip = b->size ? "no 2 MiB hugepages (hugepages=N)" :
+				    "--huge-mib 0";
+
+	b = &bufs[BUF_GIG];
+	b->size = opt.gig_pages * GIB;	/* at most 4: 16 GiB apart */
+	if (b->size)
+		b->p = alloc_buf(b->size, MAP_HUGETLB | MAP_HUGE_1G);
+	if (!b->p)
+		b->skip = b->size ? "no 1 GiB page (hugepagesz=1G hugepages=1)"
+				  : "--gig-pages 0";
+
+	b = &bufs[BUF_ANON];
+	b->size = opt.anon_mib * MIB;
+	if (b->size < max_maps() * PAGE_SZ)
+		b->size = max_maps() * PAGE_SZ;
+	if (b->size < opt.notify_maps * PAGE_SZ)
+		b->size = opt.notify_maps * PAGE_SZ;
+	b->p = alloc_fragmented(b->size);
+	if (!b->p)
+		die("mmap %llu bytes: %s", (unsigned long long)b->size,
+		    strerror(errno));
+	/* Workloads 3 and 4 map its pages one at a time. */
+	b->size = opt.anon_mib * MIB;
+
+	for (b = bufs; b < bufs + NR_BUFS; b++) {
+		if (!b->p)
+			continue;
+		b->runs = pfn_runs(b->p, b->size);
+		b->huge = huge_blocks(b->p, b->size);
+	}
+}
+
+static void print_bufs(FILE *f)
+{
+	static const char * const names[NR_BUFS] = {
+		[BUF_ANON] = "anon 4K fragmented",
+		[BUF_THP] = "anon THP",
+		[BUF_HUGE] = "hugetlb 2M",
+		[BUF_GIG] = "hugetlb 1G",
+	};
+	const struct buf *b;
+
+	for (b = bufs; b < bufs + NR_BUFS; b++) {
+		if (!b->p)
+			continue;
+		fprintf(f, "buffer %s: %llu MiB, %lld physically contiguous "
+			"runs (%.1f pages each), %lld of %llu 2 MiB blocks huge\n",
+			names[b - bufs], (unsigned long long)(b->size / MIB),
+			b->runs, b->runs > 0 ?
+			(double)b->size / PAGE_SZ / b->runs : 0.0, b->huge,
+			(unsigned long long)(b->size / HUGE_SZ));
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct edu_info info[EDU_MAX];
-	u64 anon_size, huge_size, bar_size = 0;
-	long long anon_runs, huge_runs = -1;
-	char *anon, *huge = NULL;
+	long long anon_runs_end;
+	u64 bar_size = 0;
 	struct session s;
 	struct utsname uts;
 	struct ctrs c;
 	unsigned int rep, b, i;
-	size_t need;
 
 	parse_opts(argc, argv);
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -886,22 +1405,7 @@ int main(int argc, char **argv)
 	if (edu_find(info, EDU_MAX) < 1)
 		die("no edu device with an IOMMU group");
 
-	anon_size = opt.anon_mib * MIB;
-	huge_size = opt.huge_mib * MIB;
-	need = anon_size;
-	if (need < opt.maps * PAGE_SZ)
-		need = opt.maps * PAGE_SZ;
-	if (need < opt.notify_maps * PAGE_SZ)
-		need = opt.notify_maps * PAGE_SZ;
-	anon = alloc_buf(need, false);
-	if (!anon)
-		die("mmap %zu bytes: %s", need, strerror(errno));
-	anon_runs = pfn_runs(anon, anon_size);
-	if (huge_size) {
-		huge = alloc_buf(huge_size, true);
-		if (huge)
-			huge_runs = pfn_runs(huge, huge_size);
-	}
+	alloc_bufs();
 	notify_layout();
 
 	/* The BAR size, for the row names. */
@@ -910,13 +1414,7 @@ int main(int argc, char **argv)
 		bar_size = s.edu.bar0_size;
 	session_close(&s);
 
-	init_rows(anon_runs, huge_runs, bar_size);
-	if (!huge_size)
-		rows[R_HUGE_MAP].skip = rows[R_HUGE_UNMAP].skip =
-			"--huge-mib 0";
-	else if (!huge)
-		rows[R_HUGE_MAP].skip = rows[R_HUGE_UNMAP].skip =
-			"no hugepages (boot with hugepages=N)";
+	init_rows(bar_size);
 	if (!bar_size)
 		rows[R_BAR_MAP].skip = rows[R_BAR_UNMAP].skip =
 			"edu BAR0 not mappable";
@@ -929,18 +1427,31 @@ int main(int argc, char **argv)
 
 	for (rep = 0; rep < opt.reps; rep++) {
 		for (b = 0; b < NR_BACKENDS; b++) {
+			unsigned int k;
+
 			fprintf(stderr, "# rep %u/%lu: %s\n", rep + 1,
 				opt.reps, backend_names[b]);
 			session_open(&s, b, &info[0]);
+			wl_idle(&s);
 			wl_one(&s, &rows[R_ANON_MAP], &rows[R_ANON_UNMAP],
-			       anon, anon_size);
-			if (huge)
+			       bufs[BUF_ANON].p, bufs[BUF_ANON].size);
+			if (bufs[BUF_THP].p)
+				wl_one(&s, &rows[R_THP_MAP],
+				       &rows[R_THP_UNMAP], bufs[BUF_THP].p,
+				       bufs[BUF_THP].size);
+			if (bufs[BUF_HUGE].p)
 				wl_one(&s, &rows[R_HUGE_MAP],
-				       &rows[R_HUGE_UNMAP], huge, huge_size);
-			wl_many(&s, anon);
-			wl_notify(&s, anon, 0);
+				       &rows[R_HUGE_UNMAP], bufs[BUF_HUGE].p,
+				       bufs[BUF_HUGE].size);
+			if (bufs[BUF_GIG].p)
+				wl_one(&s, &rows[R_GIG_MAP],
+				       &rows[R_GIG_UNMAP], bufs[BUF_GIG].p,
+				       bufs[BUF_GIG].size);
+			for (k = 0; k < opt.nr_maps; k++)
+				wl_curve(&s, bufs[BUF_ANON].p, k);
+			wl_notify(&s, bufs[BUF_ANON].p, 0);
 			if (b == B_RANGE)
-				wl_notify(&s, anon, opt.clients);
+				wl_notify(&s, bufs[BUF_ANON].p, opt.clients);
 			for (i = 0; s.have_edu && bar_size && i < BAR_ITERS;
 			     i++)
 				wl_one(&s, &rows[R_BAR_MAP],
@@ -949,22 +1460,28 @@ int main(int argc, char **argv)
 			session_close(&s);
 		}
 	}
+	/* The pages must not have been migrated into longer runs meanwhile. */
+	anon_runs_end = pfn_runs(bufs[BUF_ANON].p, bufs[BUF_ANON].size);
 
 	uname(&uts);
 	printf("vfio_range_bench: kernel %s, edu %s (group %d), %lu reps, "
 	       "medians\n", uts.release, info[0].bdf, info[0].group,
 	       opt.reps);
-	printf("buffers: anon %lu MiB in %lld physically contiguous runs, "
-	       "hugetlb %lu MiB in %lld runs; workload 4: %lu maps in %lu "
-	       "IOVA runs, %u arbitrary + %u aligned clients, %lld + %lld "
-	       "events per client at least\n",
-	       opt.anon_mib, anon_runs, opt.huge_mib,
-	       huge_runs, opt.notify_maps, nr_nruns, n_arb_clients(),
+	print_bufs(stdout);
+	printf("anon 4K fragmented: %lld runs after the last repetition\n",
+	       anon_runs_end);
+	printf("workload 4: %lu maps in %lu IOVA runs, %u arbitrary + %u "
+	       "aligned clients, %lld + %lld events per client at least\n",
+	       opt.notify_maps, nr_nruns, n_arb_clients(),
 	       n_aligned_clients(), n_arb_events, n_aligned_events);
 	printf("counters (vfio-range only, %s): measured / minimum; "
-	       "ratio = range / type1 time\n\n",
+	       "ratio = range / type1 time\n",
 	       i == NR_CTRS ? "n/a: debugfs file absent" : COUNTERS);
+	printf("kmem: growth of Slab + VmallocUsed + PageTables across the "
+	       "map; iommu pt: of SecPageTables (IOMMU page tables, 6.11 on); "
+	       "\"us\": microseconds per mapping\n\n");
 	print_table(stdout);
+	print_targets(stdout);
 	printf("\nworkload 4: type1 has no notifier clients; the rows with "
 	       "clients are vfio-range only.\n");
 	{
