@@ -205,10 +205,12 @@ GUEST_TIMEOUT = $(if $(GUEST_ENV),--timeout 1500)
 # its name in the output and its logs' directory. vtd keeps the plain
 # names (build/vm/check-<kernel>/, "<kernel>: N passed, ...").
 # vtd2m loads the module with min_pgsize=2 MiB (a granule above
-# PAGE_SIZE, through GUEST_ENV) and adds a 64 MiB BAR.
+# PAGE_SIZE, through GUEST_ENV) and adds a 64 MiB BAR. vtd adds a 1 GiB
+# ivshmem BAR (vfio_range_hugebar_test; the outer QEMU's memory, not the
+# guest's).
 CHECK_IOMMU ?= vtd
 CHECK_IOMMUS := vtd vtd48 amd virtio vtd2m
-IOMMU_ARGS_vtd :=
+IOMMU_ARGS_vtd := --ivshmem 1G
 IOMMU_ARGS_vtd48 := --iommu intel --aw-bits 48
 IOMMU_ARGS_amd := --iommu amd
 IOMMU_ARGS_virtio := --iommu virtio

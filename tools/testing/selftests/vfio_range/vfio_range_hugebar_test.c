@@ -9,7 +9,8 @@
  * user loses access (munmap, mprotect, memory decode disabled).
  *
  * Needs root, vfio_iommu_range.ko loaded and debugfs; skips without an
- * ivshmem-plain device.
+ * ivshmem-plain device, or with min_pgsize above PAGE_SIZE (offsets are in
+ * 4 KiB pages).
  */
 #include "vfio_range_utils.h"
 
@@ -55,6 +56,7 @@ FIXTURE_SETUP(hugebar)
 	self->container_fd = -1;
 	self->group_fd = -1;
 	edu_init(&self->ivs);
+	SETUP_SKIP_IF_GRANULE();
 
 	if (pci_find(IVSHMEM_VENDOR, IVSHMEM_DEVICE, &self->info, 1) < 1) {
 		self->skip = "no ivshmem-plain device (1af4:1110; run.sh --ivshmem 1G)";
