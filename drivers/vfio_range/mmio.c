@@ -244,18 +244,20 @@ static unsigned long vrange_mmio_follow(struct mm_struct *mm,
 		return 0;
 	pudp = pud_offset(p4dp, addr);
 	pud = READ_ONCE(*pudp);
-	if (pud_leaf(pud))
-		return pud_present(pud) && (pud_write(pud) || !write) ?
-		       vrange_mmio_leaf(pud_pfn(pud), PUD_SIZE, addr, end, pfn) :
-		       0;
+	if (pud_leaf(pud)) {
+		if (!pud_present(pud) || (write && !pud_write(pud)))
+			return 0;
+		return vrange_mmio_leaf(pud_pfn(pud), PUD_SIZE, addr, end, pfn);
+	}
 	if (pud_none(pud) || pud_bad(pud))
 		return 0;
 	pmdp = pmd_offset(&pud, addr);
 	pmd = READ_ONCE(*pmdp);
-	if (pmd_leaf(pmd))
-		return pmd_present(pmd) && (pmd_write(pmd) || !write) ?
-		       vrange_mmio_leaf(pmd_pfn(pmd), PMD_SIZE, addr, end, pfn) :
-		       0;
+	if (pmd_leaf(pmd)) {
+		if (!pmd_present(pmd) || (write && !pmd_write(pmd)))
+			return 0;
+		return vrange_mmio_leaf(pmd_pfn(pmd), PMD_SIZE, addr, end, pfn);
+	}
 	if (pmd_none(pmd) || pmd_bad(pmd))
 		return 0;
 
