@@ -205,10 +205,12 @@ GUEST_TIMEOUT = $(if $(GUEST_ENV),--timeout 1500)
 # its name in the output and its logs' directory. vtd keeps the plain
 # names (build/vm/check-<kernel>/, "<kernel>: N passed, ...").
 # vtd2m loads the module with min_pgsize=2 MiB (a granule above
-# PAGE_SIZE, through GUEST_ENV) and adds a 64 MiB BAR.
+# PAGE_SIZE, through GUEST_ENV) and adds a 64 MiB BAR. vtd adds a 1 GiB
+# ivshmem BAR (vfio_range_hugebar_test; the outer QEMU's memory, not the
+# guest's).
 CHECK_IOMMU ?= vtd
 CHECK_IOMMUS := vtd vtd48 amd virtio vtd2m
-IOMMU_ARGS_vtd :=
+IOMMU_ARGS_vtd := --ivshmem 1G
 IOMMU_ARGS_vtd48 := --iommu intel --aw-bits 48
 IOMMU_ARGS_amd := --iommu amd
 IOMMU_ARGS_virtio := --iommu virtio
@@ -341,8 +343,10 @@ install: modules
 
 # One boot per kernel of KERNELS, one table each in results.txt. 1 GiB
 # each of fragmented 4 KiB, THP and 2 MiB hugetlb memory and one 1 GiB
-# hugetlb page, all populated at once: 6 GiB of guest memory. The slab
-# debugging the tests boot with is off, as on a production host.
+# hugetlb page, all populated at once: 6 GiB of guest memory; and a 1 GiB
+# ivshmem BAR (workload 6; its memory is the outer QEMU's, not the
+# guest's). The slab debugging the tests boot with is off, as on a
+# production host.
 BENCH_APPEND := default_hugepagesz=2M hugepagesz=2M hugepages=512 \
 	hugepagesz=1G hugepages=1 slub_debug=- kfence.sample_interval=0
 
@@ -359,7 +363,7 @@ bench:
 
 _bench: modules
 	$(MAKE) -C tools/testing/bench OUTPUT=$(BUILD)/bench
-	$(VM_RUN) --kver $(KVER) --out $(BUILD)/vm/bench-$(KVER) --mem 6G \
+	$(VM_RUN) --kver $(KVER) --out $(BUILD)/vm/bench-$(KVER) --mem 6G --ivshmem 1G \
 		--append '$(BENCH_APPEND)' -- tools/testing/bench/run-bench.sh \
 		--module $(MODULE) --bench $(BUILD)/bench/vfio_range_bench
 	{ cat $(BUILD)/vm/bench-$(KVER)/bench.txt; echo; } >>$(BUILD)/bench/results.txt

@@ -196,41 +196,124 @@ void vrange_mmio_report_revoked(struct work_struct *work)
 }
 
 /*
- * The PFN behind @addr, with a writable PTE if @write. Faults the page in
- * (for write if needed) through the BAR's fault handler when it is not
- * there yet, as GUP would. Returns -EAGAIN if that dropped the mmap lock.
+ * @n PFNs from @pfn taken from one leaf entry of @size bytes that maps
+ * @addr: those from @addr to the end of the entry or to @end.
  */
-static int vrange_mmio_lookup(struct mm_struct *mm, struct vm_area_struct *vma,
-			      unsigned long addr, bool write,
-			      unsigned long *pfn)
+static unsigned long vrange_mmio_leaf(unsigned long leaf_pfn,
+				      unsigned long size, unsigned long addr,
+				      unsigned long end, unsigned long *pfn)
 {
-	bool writable, unlocked = false;
-	int rc;
+	unsigned long next = (addr | (size - 1)) + 1;
 
-	rc = vrange_compat_follow_pfn(vma, addr, pfn, &writable);
-	if (!rc && (writable || !write))
-		return 0;
-
-	rc = fixup_user_fault(mm, addr, write ? FAULT_FLAG_WRITE : 0,
-			      &unlocked);
-	if (rc || unlocked)
-		return rc ?: -EAGAIN;
-	if (vrange_compat_follow_pfn(vma, addr, pfn, &writable))
-		return -EFAULT;
-	return write && !writable ? -EFAULT : 0;
+	*pfn = leaf_pfn + ((addr & (size - 1)) >> PAGE_SHIFT);
+	return (min(next, end) - addr) >> PAGE_SHIFT;
 }
 
 /*
- * Adds @pfn, the next page of @map, to its runs: it extends the last run if
- * it follows it. Allocating under the mmap lock is fine, as GUP does.
+ * The PFNs mapped from @addr towards @end (exclusive) as far as they are
+ * contiguous within one PUD or PMD leaf entry or one PTE table, and
+ * writable if @write: the first in @pfn, their number as the return value,
+ * 0 if nothing (usable) is mapped at @addr. A huge entry is one step, so a
+ * BAR that vfio-pci maps with huge entries costs one step per 1 GiB or
+ * 2 MiB, and one of 4 KiB PTEs one step per table.
+ *
+ * No page table lock is taken (the PTE table lock helpers are not exported
+ * on 6.12): with the mmap read lock held the tables of a PFN map are not
+ * freed, each entry is read once, and the result is used only if the mmu
+ * interval notifier saw no invalidation since the walk began
+ * (vrange_mmio_install()).
  */
-static int vrange_mmio_add_pfn(struct vrange_mapping *map, unsigned long pfn)
+static unsigned long vrange_mmio_follow(struct mm_struct *mm,
+					unsigned long addr, unsigned long end,
+					bool write, unsigned long *pfn)
+{
+	unsigned long n = 0, stop;
+	pgd_t *pgdp, pgd;
+	p4d_t *p4dp, p4d;
+	pud_t *pudp, pud;
+	pmd_t *pmdp, pmd;
+	pte_t *ptep, pte;
+
+	pgdp = pgd_offset(mm, addr);
+	pgd = READ_ONCE(*pgdp);
+	if (pgd_none(pgd) || pgd_bad(pgd))
+		return 0;
+	p4dp = p4d_offset(pgdp, addr);
+	p4d = READ_ONCE(*p4dp);
+	if (p4d_none(p4d) || p4d_bad(p4d))
+		return 0;
+	pudp = pud_offset(p4dp, addr);
+	pud = READ_ONCE(*pudp);
+	if (pud_leaf(pud)) {
+		if (!pud_present(pud) || (write && !pud_write(pud)))
+			return 0;
+		return vrange_mmio_leaf(pud_pfn(pud), PUD_SIZE, addr, end, pfn);
+	}
+	if (pud_none(pud) || pud_bad(pud))
+		return 0;
+	pmdp = pmd_offset(&pud, addr);
+	pmd = READ_ONCE(*pmdp);
+	if (pmd_leaf(pmd)) {
+		if (!pmd_present(pmd) || (write && !pmd_write(pmd)))
+			return 0;
+		return vrange_mmio_leaf(pmd_pfn(pmd), PMD_SIZE, addr, end, pfn);
+	}
+	if (pmd_none(pmd) || pmd_bad(pmd))
+		return 0;
+
+	/* 64-bit: PTE tables are in the direct map, never in highmem. */
+	ptep = pte_offset_kernel(&pmd, addr);
+	stop = pmd_addr_end(addr, end);
+	for (; addr < stop; addr += PAGE_SIZE, ptep++, n++) {
+		pte = ptep_get(ptep);
+		if (!pte_present(pte) || (write && !pte_write(pte)))
+			break;
+		if (!n)
+			*pfn = pte_pfn(pte);
+		else if (pte_pfn(pte) != *pfn + n)
+			break;
+	}
+	return n;
+}
+
+#ifndef PAGES_PER_SUBSECTION
+#define PAGES_PER_SUBSECTION	1	/* pfn_valid() decides each PFN */
+#endif
+
+/*
+ * True if a PFN of [pfn, pfn + n) is ordinary RAM (a valid, non-reserved
+ * page), which would need pinning. pfn_valid() holds for whole memory
+ * subsections, so device memory costs one test per subsection.
+ */
+static bool vrange_mmio_any_ram(unsigned long pfn, unsigned long n)
+{
+	unsigned long end = pfn + n, next;
+
+	for (; pfn < end; pfn = next) {
+		next = min(ALIGN(pfn + 1, PAGES_PER_SUBSECTION), end);
+		if (!pfn_valid(pfn))
+			continue;
+		for (; pfn < next; pfn++)
+			if (!PageReserved(pfn_to_page(pfn)))
+				return true;
+		cond_resched();
+	}
+	return false;
+}
+
+/*
+ * Adds @n PFNs from @pfn, the next pages of @map, to its runs: they extend
+ * the last run if they follow it. Allocating under the mmap lock is fine,
+ * as GUP does.
+ */
+static int vrange_mmio_add_pfns(struct vrange_mapping *map, unsigned long pfn,
+				unsigned long n)
 {
 	struct vrange_pfn_run *runs, *last;
 
 	last = map->nr_runs ? &map->runs[map->nr_runs - 1] : NULL;
 	if (last && pfn == last->pfn + last->npages) {
-		last->npages++;
+		last->npages += n;
 		return 0;
 	}
 	if (map->nr_runs == map->max_runs) {
@@ -251,7 +334,7 @@ static int vrange_mmio_add_pfn(struct vrange_mapping *map, unsigned long pfn)
 	}
 	map->runs[map->nr_runs++] = (struct vrange_pfn_run){
 		.pfn = pfn,
-		.npages = 1,
+		.npages = n,
 	};
 	return 0;
 }
@@ -264,58 +347,86 @@ static void vrange_mmio_free_runs(struct vrange_mapping *map)
 	map->nr_runs = 0;
 }
 
-/* Pages looked up between reschedule points of a BAR walk. */
-#define VRANGE_MMIO_BATCH	512
+/*
+ * Checks the VMA at map->vaddr, with the mmap lock held: 0 if it is a
+ * shared device memory mapping with the access @map needs that holds the
+ * whole range, else the error of the rules.
+ */
+static int vrange_mmio_check_vma(struct mm_struct *mm,
+				 const struct vrange_mapping *map)
+{
+	unsigned long need = vrange_mmio_vm_flags(map->iommu_prot);
+	struct vm_area_struct *vma = vma_lookup(mm, map->vaddr);
 
-/* Tries of a walk that had to fault pages in with the lock dropped. */
-#define VRANGE_MMIO_WALKS	4
+	if (!vma || !(vma->vm_flags & (VM_IO | VM_PFNMAP)))
+		return -EFAULT;
+	/* The whole range must stay inside the one BAR mapping. */
+	if (map->length - 1 > vma->vm_end - 1 - map->vaddr)
+		return -EINVAL;
+	if (is_cow_mapping(vma->vm_flags) || (vma->vm_flags & need) != need)
+		return -EFAULT;
+	return 0;
+}
 
 /*
- * Looks up the PFNs behind [map->vaddr, + length). Returns 0 with map->runs
- * filled in, -EAGAIN to walk again because the mmap lock was dropped, or an
- * error.
+ * Faults @addr in (for write if @write) through the BAR's fault handler, as
+ * GUP would, and checks the VMA again if that dropped the mmap lock.
+ */
+static int vrange_mmio_fault(struct mm_struct *mm,
+			     const struct vrange_mapping *map,
+			     unsigned long addr, bool write)
+{
+	bool unlocked = false;
+	int rc;
+
+	rc = fixup_user_fault(mm, addr, write ? FAULT_FLAG_WRITE : 0,
+			      &unlocked);
+	if (rc || !unlocked)
+		return rc;
+	return vrange_mmio_check_vma(mm, map);
+}
+
+/*
+ * Looks up the PFNs behind [map->vaddr, + length) into map->runs. The mmap
+ * lock is held for one step at a time when others wait for it or the CPU
+ * is wanted: it is dropped between steps and the VMA checked again when it
+ * is back. Whatever changed meanwhile, the sequence check of the commit
+ * sees.
  */
 static int vrange_mmio_walk(struct mm_struct *mm, struct vrange_mapping *map)
 {
-	unsigned long need = vrange_mmio_vm_flags(map->iommu_prot);
+	unsigned long end = map->vaddr + map->length, addr, pfn, n;
 	bool write = map->iommu_prot & IOMMU_WRITE;
-	struct vm_area_struct *vma;
-	unsigned long pfn, off;
-	int rc = 0;
+	int rc;
 
 	map->nr_runs = 0;
 	mmap_read_lock(mm);
-	vma = vma_lookup(mm, map->vaddr);
-	if (!vma || !(vma->vm_flags & (VM_IO | VM_PFNMAP))) {
-		rc = -EFAULT;
-		goto out_unlock;
-	}
-	/* The whole range must stay inside the one BAR mapping. */
-	if (map->length - 1 > vma->vm_end - 1 - map->vaddr) {
-		rc = -EINVAL;
-		goto out_unlock;
-	}
-	if (is_cow_mapping(vma->vm_flags) || (vma->vm_flags & need) != need) {
-		rc = -EFAULT;
-		goto out_unlock;
-	}
-
-	for (off = 0; off < map->length; off += PAGE_SIZE) {
-		rc = vrange_mmio_lookup(mm, vma, map->vaddr + off, write, &pfn);
-		if (rc)
-			goto out_unlock;
-		/* A page of RAM would need pinning, which PFNs skip. */
-		if (pfn_valid(pfn) && !PageReserved(pfn_to_page(pfn))) {
-			rc = -EFAULT;
-			goto out_unlock;
+	rc = vrange_mmio_check_vma(mm, map);
+	for (addr = map->vaddr; !rc && addr < end; addr += n << PAGE_SHIFT) {
+		n = vrange_mmio_follow(mm, addr, end, write, &pfn);
+		if (!n) {
+			rc = vrange_mmio_fault(mm, map, addr, write);
+			if (rc)
+				break;
+			n = vrange_mmio_follow(mm, addr, end, write, &pfn);
+			if (!n) {
+				rc = -EFAULT;
+				break;
+			}
 		}
-		rc = vrange_mmio_add_pfn(map, pfn);
-		if (rc)
-			goto out_unlock;
-		if (!((off >> PAGE_SHIFT) % VRANGE_MMIO_BATCH))
+		/* A page of RAM would need pinning, which PFNs skip. */
+		if (vrange_mmio_any_ram(pfn, n)) {
+			rc = -EFAULT;
+			break;
+		}
+		rc = vrange_mmio_add_pfns(map, pfn, n);
+		if (!rc && (need_resched() || mmap_lock_is_contended(mm))) {
+			mmap_read_unlock(mm);
 			cond_resched();
+			mmap_read_lock(mm);
+			rc = vrange_mmio_check_vma(mm, map);
+		}
 	}
-out_unlock:
 	mmap_read_unlock(mm);
 	return rc;
 }
@@ -329,13 +440,13 @@ out_unlock:
  * Context: op_lock held, vrange_iommu.lock not held.
  * Return: 0, -EFAULT (no device memory there; a private mapping; not
  * readable, or not writable for a writable mapping; RAM behind the PFNs),
- * -EINVAL (the range leaves the BAR mapping), -EAGAIN, or -ENOMEM. On
- * error nothing is left registered or allocated.
+ * -EINVAL (the range leaves the BAR mapping), another errno of the fault
+ * handler, or -ENOMEM. On error nothing is left registered or allocated.
  */
 int vrange_mmio_resolve(struct vrange_iommu *iommu, struct vrange_mapping *map)
 {
 	struct mm_struct *mm = current->mm;
-	int rc, walk;
+	int rc;
 
 	rc = mmu_interval_notifier_insert(&map->mmu_sub, mm, map->vaddr,
 					  map->length, &vrange_mmio_ops);
@@ -344,12 +455,8 @@ int vrange_mmio_resolve(struct vrange_iommu *iommu, struct vrange_mapping *map)
 	map->runs = &map->single_run;
 	map->max_runs = 1;
 
-	for (walk = 0; walk < VRANGE_MMIO_WALKS; walk++) {
-		map->mmu_seq = mmu_interval_read_begin(&map->mmu_sub);
-		rc = vrange_mmio_walk(mm, map);
-		if (rc != -EAGAIN)
-			break;
-	}
+	map->mmu_seq = mmu_interval_read_begin(&map->mmu_sub);
+	rc = vrange_mmio_walk(mm, map);
 	if (rc) {
 		mmu_interval_notifier_remove(&map->mmu_sub);
 		vrange_mmio_free_runs(map);
@@ -433,8 +540,7 @@ static bool vrange_mmio_same_runs(const struct vrange_mapping *a,
  *
  * Context: op_lock held, vrange_iommu.lock not held.
  * Return: 0; -EINVAL if @vaddr shows other PFNs or leaves its BAR mapping;
- * -EFAULT, -EAGAIN or -ENOMEM as for a map request. On error @map is
- * unchanged.
+ * -EFAULT or -ENOMEM as for a map request. On error @map is unchanged.
  */
 int vrange_mmio_rebind(struct vrange_iommu *iommu, struct vrange_mapping *map,
 		       u64 vaddr)

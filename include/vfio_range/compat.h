@@ -65,40 +65,6 @@ static inline bool vrange_compat_group_msi_isolated(struct iommu_group *group)
 #endif
 }
 
-/*
- * The PFN mapped at @addr in a VM_PFNMAP/VM_IO @vma, and whether its page
- * table entry is writable; mmap_lock held. Returns -EFAULT (or another
- * error) if nothing is mapped there yet.
- */
-static inline int vrange_compat_follow_pfn(struct vm_area_struct *vma,
-					   unsigned long addr,
-					   unsigned long *pfn, bool *writable)
-{
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
-	struct follow_pfnmap_args args = { .vma = vma, .address = addr };
-	int rc = follow_pfnmap_start(&args);
-
-	if (rc)
-		return rc;
-	*pfn = args.pfn;
-	*writable = args.writable;
-	follow_pfnmap_end(&args);
-	return 0;
-#else
-	spinlock_t *ptl;	/* the page table lock follow_pte() takes */
-	pte_t *ptep;
-	int rc = follow_pte(vma->vm_mm, addr, &ptep, &ptl);
-
-	if (rc)
-		return rc;
-	__acquire(ptl);		/* for sparse: follow_pte() took it */
-	*pfn = pte_pfn(*ptep);
-	*writable = pte_write(*ptep);
-	pte_unmap_unlock(ptep, ptl);
-	return 0;
-#endif
-}
-
 /* Since 6.2 the VFIO core frees a device itself after its release op. */
 static inline void vrange_compat_vfio_free_device(struct vfio_device *vdev)
 {

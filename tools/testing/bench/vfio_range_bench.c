@@ -108,6 +108,7 @@ struct opts {
 	unsigned long notify_maps;	/* workload 4 */
 	unsigned long clients;		/* workload 4, half of each kind */
 	unsigned long reps;
+	const char *bar_dev;	/* workload 6: ivshmem BDF, "" none */
 };
 
 static struct opts opt = {
@@ -127,10 +128,11 @@ static void usage(const char *prog)
 	fprintf(stderr,
 		"usage: %s [--quick] [--anon-mib N] [--thp-mib N] [--huge-mib N]\n"
 		"          [--gig-pages N] [--maps K[,K...]] [--notify-maps N]\n"
-		"          [--clients N] [--reps N]\n"
+		"          [--clients N] [--reps N] [--bar-dev BDF|none]\n"
 		"defaults: --anon-mib 1024 --thp-mib 1024 --huge-mib 1024\n"
 		"          --gig-pages 1 (0 skips these three) --maps 1000,10000,65535\n"
 		"          --notify-maps 10000 --clients 64 --reps 5\n"
+		"          --bar-dev: the first ivshmem-plain device (1af4:1110)\n"
 		"--quick:  --anon-mib 16 --thp-mib 8 --huge-mib 8 --gig-pages 0\n"
 		"          --maps 64,512 --notify-maps 200 --clients 8 --reps 2\n"
 		"          (options after it still apply)\n",
@@ -188,6 +190,7 @@ static void parse_opts(int argc, char **argv)
 		{ "notify-maps", required_argument, NULL, 'n' },
 		{ "clients", required_argument, NULL, 'c' },
 		{ "reps", required_argument, NULL, 'r' },
+		{ "bar-dev", required_argument, NULL, 'B' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -234,6 +237,9 @@ static void parse_opts(int argc, char **argv)
 			break;
 		case 'r':
 			opt.reps = parse_num(optarg, 1, MAX_REPS);
+			break;
+		case 'B':
+			opt.bar_dev = strcmp(optarg, "none") ? optarg : "";
 			break;
 		default:
 			usage(argv[0]);
@@ -361,6 +367,8 @@ enum {
 	R_NOTIFY_READ,
 	R_BAR_MAP,
 	R_BAR_UNMAP,
+	R_HBAR_MAP,
+	R_HBAR_UNMAP,
 	NR_ROWS,
 };
 
@@ -1067,6 +1075,132 @@ static void wl_notify(struct session *s, const char *buf,
 	}
 }
 
+/*
+ * Workload 6: a large BAR, ivshmem-plain's BAR2 (run.sh --ivshmem 1G), in a
+ * container of its own per backend, mmapped at an address aligned to its
+ * size (up to 1 GiB) so that vfio-pci can map it with PUD or PMD entries
+ * (6.12), prefaulted, then mapped and unmapped once per repetition.
+ */
+#define IVSHMEM_VENDOR	0x1af4
+#define IVSHMEM_DEVICE	0x1110
+#define GIB		(1024 * MIB)
+
+struct hbar {
+	struct edu_info info;
+	int container;
+	int group;
+	struct edu_dev dev;
+	char *resv;		/* PROT_NONE reservation around the BAR */
+	size_t resv_size;
+	char *bar;
+	u64 size;
+};
+
+static struct hbar hbar;
+
+/* Finds the device of --bar-dev (or the first ivshmem); NULL or why not. */
+static const char *hbar_find(void)
+{
+	struct edu_info all[EDU_MAX];
+	int n, i;
+
+	if (opt.bar_dev && !*opt.bar_dev)
+		return "--bar-dev none";
+	n = pci_find(IVSHMEM_VENDOR, IVSHMEM_DEVICE, all, EDU_MAX);
+	for (i = 0; i < n; i++) {
+		if (!opt.bar_dev || !strcmp(opt.bar_dev, all[i].bdf)) {
+			hbar.info = all[i];
+			return NULL;
+		}
+	}
+	return opt.bar_dev ? "--bar-dev is no ivshmem-plain device in a group" :
+	       "no ivshmem-plain device (run.sh --ivshmem 1G)";
+}
+
+static void hbar_open(enum backend b)
+{
+	int type = b == B_TYPE1 ? VFIO_TYPE1v2_IOMMU : VFIO_RANGE_IOMMU;
+	struct vfio_region_info reg;
+	u64 align, off;
+	int rc;
+
+	hbar.container = open("/dev/vfio/vfio", O_RDWR);
+	if (hbar.container < 0)
+		die("open /dev/vfio/vfio: %s", strerror(errno));
+	hbar.group = vfio_group_open(hbar.info.group);
+	if (hbar.group < 0 ||
+	    ioctl(hbar.group, VFIO_GROUP_SET_CONTAINER, &hbar.container) ||
+	    ioctl(hbar.container, VFIO_SET_IOMMU, type))
+		die("%s: container with group %d: %s", backend_names[b],
+		    hbar.info.group, strerror(errno));
+	edu_init(&hbar.dev);
+	rc = edu_open_fd(&hbar.dev, hbar.group, hbar.info.bdf);
+	if (!rc)
+		rc = edu_region_info(&hbar.dev, VFIO_PCI_BAR2_REGION_INDEX,
+				     &reg);
+	if (!rc)
+		rc = edu_enable_master(&hbar.dev);
+	if (rc)
+		die("ivshmem %s: %s", hbar.info.bdf, strerror(-rc));
+	hbar.size = reg.size;
+	align = reg.size & -reg.size;
+	if (align > GIB)
+		align = GIB;
+	hbar.resv_size = reg.size + align;
+	hbar.resv = mmap(NULL, hbar.resv_size, PROT_NONE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (hbar.resv == MAP_FAILED)
+		die("mmap %zu bytes: %s", hbar.resv_size, strerror(errno));
+	off = (align - ((uintptr_t)hbar.resv & (align - 1))) & (align - 1);
+	hbar.bar = mmap(hbar.resv + off, reg.size, PROT_READ | PROT_WRITE,
+			MAP_SHARED | MAP_FIXED, hbar.dev.fd, reg.offset);
+	if (hbar.bar == MAP_FAILED)
+		die("mmap BAR2 of %s: %s", hbar.info.bdf, strerror(errno));
+	/* Prefault: a touch per 2 MiB (a PUD fault maps 1 GiB at once). */
+	for (off = 0; off < reg.size; off += HUGE_SZ)
+		(void)*(volatile char *)(hbar.bar + off);
+}
+
+static void hbar_close(void)
+{
+	munmap(hbar.resv, hbar.resv_size);
+	edu_close(&hbar.dev);
+	close(hbar.group);
+	close(hbar.container);
+}
+
+static void wl_hugebar(enum backend b)
+{
+	struct session s = { .b = b };
+
+	hbar_open(b);
+	s.container = hbar.container;
+	wl_one(&s, &rows[R_HBAR_MAP], &rows[R_HBAR_UNMAP], hbar.bar,
+	       hbar.size);
+	hbar_close();
+}
+
+/* Its rows: named after the BAR's size; one contiguous range. */
+static void hbar_init_rows(void)
+{
+	const char *skip = hbar_find();
+	u64 mib = 0;
+
+	if (!skip) {
+		hbar_open(B_TYPE1);
+		mib = hbar.size / MIB;
+		hbar_close();
+	}
+	snprintf(row_names[R_HBAR_MAP], 64, "6 ivshmem BAR2 %llu MiB: map",
+		 (unsigned long long)mib);
+	snprintf(row_names[R_HBAR_UNMAP], 64, "6 ivshmem BAR2 %llu MiB: unmap",
+		 (unsigned long long)mib);
+	rows[R_HBAR_MAP].min_calls = 1;
+	rows[R_HBAR_UNMAP].min_calls = 0;
+	rows[R_HBAR_UNMAP].min_syncs = 1;
+	rows[R_HBAR_MAP].skip = rows[R_HBAR_UNMAP].skip = skip;
+}
+
 /* ---------------------------------------------------------------------- */
 /* Table                                                                  */
 /* ---------------------------------------------------------------------- */
@@ -1418,6 +1552,7 @@ int main(int argc, char **argv)
 	if (!bar_size)
 		rows[R_BAR_MAP].skip = rows[R_BAR_UNMAP].skip =
 			"edu BAR0 not mappable";
+	hbar_init_rows();
 
 	ctrs_read(&c);
 	for (i = 0; i < NR_CTRS && !c.have[i]; i++)
@@ -1458,6 +1593,8 @@ int main(int argc, char **argv)
 				       &rows[R_BAR_UNMAP], s.edu.bar0,
 				       bar_size);
 			session_close(&s);
+			if (!rows[R_HBAR_MAP].skip)
+				wl_hugebar(b);
 		}
 	}
 	/* The pages must not have been migrated into longer runs meanwhile. */
