@@ -6,6 +6,7 @@
  * page's worth: a mapping of one run costs a small allocation, one of many
  * runs a page per VRANGE_RUN_CHUNK_MAX of them.
  */
+#include <linux/gfp.h>
 #include <linux/overflow.h>
 #include <linux/slab.h>
 
@@ -24,6 +25,19 @@ static struct vrange_run_chunk *vrange_runs_last(struct vrange_runs *runs)
 	if (list_empty(&runs->chunks))
 		return NULL;
 	return list_last_entry(&runs->chunks, struct vrange_run_chunk, node);
+}
+
+/*
+ * Full-sized chunks come from the page allocator, not the slab: an unmap
+ * or a map frees them at once, and freed slab pages would linger in the
+ * kmalloc cache, counted as the module's memory.
+ */
+static struct vrange_run_chunk *vrange_run_chunk_alloc(unsigned int cap,
+						       gfp_t gfp)
+{
+	if (cap == VRANGE_RUN_CHUNK_MAX)
+		return (void *)__get_free_page(gfp);
+	return kmalloc(struct_size_t(struct vrange_run_chunk, runs, cap), gfp);
 }
 
 /**
@@ -62,14 +76,15 @@ int vrange_runs_add(struct vrange_runs *runs, unsigned long pfn,
 	if (!chunk || chunk->nr == chunk->cap) {
 		cap = chunk ? min_t(unsigned int, chunk->cap * 2,
 				    VRANGE_RUN_CHUNK_MAX) : 1;
-		chunk = kmalloc(struct_size(chunk, runs, cap), gfp);
+		chunk = vrange_run_chunk_alloc(cap, gfp);
 		if (!chunk)
 			return -ENOMEM;
 		chunk->npages = 0;
 		chunk->nr = 0;
 		chunk->cap = cap;
 		list_add_tail(&chunk->node, &runs->chunks);
-		runs->bytes += struct_size(chunk, runs, cap);
+		runs->bytes += cap == VRANGE_RUN_CHUNK_MAX ? PAGE_SIZE :
+			       struct_size(chunk, runs, cap);
 	}
 	chunk->runs[chunk->nr].pfn = pfn;
 	chunk->runs[chunk->nr].npages = npages;
@@ -91,8 +106,12 @@ void vrange_runs_free(struct vrange_runs *runs)
 {
 	struct vrange_run_chunk *chunk, *next;
 
-	list_for_each_entry_safe(chunk, next, &runs->chunks, node)
-		kfree(chunk);
+	list_for_each_entry_safe(chunk, next, &runs->chunks, node) {
+		if (chunk->cap == VRANGE_RUN_CHUNK_MAX)
+			free_page((unsigned long)chunk);
+		else
+			kfree(chunk);
+	}
 	vrange_runs_init(runs);
 }
 
