@@ -205,6 +205,16 @@ FIXTURE_TEARDOWN(emu_record)
 				    sizeof(__got)));			\
 	} while (0)
 
+/* The emulated device pins and unpins the page at @iova. */
+#define ASSERT_EMU_PINS(iova)						\
+	do {								\
+		ASSERT_EQ(0, _emu_pin(self->test_fd, self->e.id, (iova), 1, \
+				      RANGE_RW))			\
+			TH_LOG("EMUDEV_PIN: %s", strerror(errno));	\
+		ASSERT_EQ(0, _emu_unpin(self->test_fd, self->e.id, (iova), \
+					1));				\
+	} while (0)
+
 TEST_F(emu_record, record_then_domain_then_kept_domain)
 {
 	int fd = self->container_fd, edu_group;
@@ -218,10 +228,7 @@ TEST_F(emu_record, record_then_domain_then_kept_domain)
 	/* No domain: the PFNs are kept, in chunks. */
 	EXPECT_LT(rec0, counter(_metadata, "record_bytes"));
 	ASSERT_EMU_READS(iova);
-	ASSERT_EQ(1, _emu_pin(self->test_fd, self->e.id, IOVA_EMU + SZ_1M, 1,
-			      RANGE_RW));
-	ASSERT_EQ(0, _emu_unpin(self->test_fd, self->e.id, IOVA_EMU + SZ_1M,
-				1));
+	ASSERT_EMU_PINS(IOVA_EMU + SZ_1M);
 
 	/* An IOMMU group joins: its domain holds the PFNs, the record goes. */
 	edu_group = first_edu_group(_metadata);
@@ -232,6 +239,7 @@ TEST_F(emu_record, record_then_domain_then_kept_domain)
 	EXPECT_EQ(rec0, counter(_metadata, "record_bytes"));
 	ASSERT_EMU_READS(iova);
 	ASSERT_EMU_READS(IOVA_EMU + EMU_SIZE - 64);
+	ASSERT_EMU_PINS(IOVA_EMU + 2 * SZ_1M);
 
 	/* It leaves: the domain stays, detached, as the only record. */
 	ASSERT_EQ(0, ioctl(self->edu_fd, VFIO_GROUP_UNSET_CONTAINER));
@@ -239,6 +247,7 @@ TEST_F(emu_record, record_then_domain_then_kept_domain)
 	EXPECT_EQ(rec0, counter(_metadata, "record_bytes"));
 	ASSERT_EMU_READS(iova);
 	ASSERT_EMU_READS(IOVA_EMU);
+	ASSERT_EMU_PINS(IOVA_EMU + 3 * SZ_1M);
 
 	test_range_unmap(IOVA_EMU, IOVA_EMU + EMU_SIZE - 1, EMU_SIZE);
 	EXPECT_EQ(pinned0, counter(_metadata, "pinned_pages"));
