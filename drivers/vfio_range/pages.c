@@ -104,8 +104,8 @@ static int vrange_pages_pin_runs(struct vrange_mapping *map,
 				 unsigned int gup_flags)
 {
 	struct page *small[16], **batch = small;
-	unsigned long done = 0;
-	int rc = 0, got, i;
+	unsigned long done = 0, pfn;
+	int rc = 0, got, i, n;
 
 	/* The most common mapping, one page, allocates nothing here. */
 	if (map->npages > ARRAY_SIZE(small)) {
@@ -124,13 +124,20 @@ static int vrange_pages_pin_runs(struct vrange_mapping *map,
 			rc = got ?: -EFAULT;
 			break;
 		}
-		for (i = 0; i < got && !rc; i++)
-			rc = vrange_runs_add(&map->record,
-					     page_to_pfn(batch[i]), 1,
+		/* One call per contiguous stretch of the batch. */
+		for (i = 0; i < got; i += n) {
+			pfn = page_to_pfn(batch[i]);
+			for (n = 1; i + n < got; n++)
+				if (page_to_pfn(batch[i + n]) != pfn + n)
+					break;
+			rc = vrange_runs_add(&map->record, pfn, n,
 					     GFP_KERNEL_ACCOUNT);
+			if (rc)
+				break;
+		}
 		if (rc) {
-			/* Pages from batch[i - 1] on are not in the record. */
-			unpin_user_pages(batch + i - 1, got - i + 1);
+			/* Pages from batch[i] on are not in the record. */
+			unpin_user_pages(batch + i, got - i);
 			break;
 		}
 		done += got;
