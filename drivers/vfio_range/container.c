@@ -425,7 +425,11 @@ void vrange_release(void *iommu_data)
 
 	vrange_unmap_all(iommu);
 	/* The last mapping took any domain kept for its PFNs with it. */
-	WARN_ON_ONCE(!list_empty(&iommu->domains));
+	mutex_lock(&iommu->lock);
+	WARN_ON_ONCE(iommu->nr_unrecorded);
+	iommu->nr_unrecorded = 0;
+	vrange_domains_prune(iommu);
+	mutex_unlock(&iommu->lock);
 	/* No BAR is watched any more: the last reports of revocations. */
 	flush_work(&iommu->revoke_work);
 	vrange_clients_release(iommu);
