@@ -1096,9 +1096,8 @@ static int vrange_domain_replay(struct vrange_iommu *iommu,
  * under revoke_lock, which also covers adding @dom to the list, it is
  * taken out of @dom too before @dom becomes visible.
  *
- * Once @dom is listed, it holds the PFNs of the RAM mappings that had only
- * their page records (made while the container had no domain), so those
- * records are freed.
+ * Mappings made while the container had no domain keep their page
+ * records, so this domain can still go with its last group.
  *
  * Return: 0, or a negative errno with nothing left mapped in @dom.
  */
@@ -1122,12 +1121,5 @@ int vrange_domain_add(struct vrange_iommu *iommu, struct vrange_domain *dom)
 	}
 	list_add_tail(&dom->node, &iommu->domains);
 	mutex_unlock(&iommu->revoke_lock);
-	/* The first domain holds the PFNs now: the records can go. */
-	vrange_for_each_mapping(map, iommu, 0, U64_MAX) {
-		if (map->backing == VRANGE_RAM && map->record.npages) {
-			vrange_pages_drop_record(map);
-			iommu->nr_unrecorded++;
-		}
-	}
 	return 0;
 }
