@@ -8,9 +8,9 @@
  *    physically contiguous run of its pages, as /proc/self/pagemap shows
  *    them, even on deliberately fragmented memory;
  *  - a container with only an emulated device keeps a record, which an
- *    emulated device reads through; when an IOMMU group joins, the record
- *    is dropped and reads go through the domain; when that group leaves,
- *    the domain stays as the record until the mapping goes.
+ *    emulated device reads through, and keeps it when an IOMMU group
+ *    joins; a mapping made then has none, and when that group leaves, its
+ *    domain stays as that mapping's record until the mapping goes.
  *
  * Needs root, both modules loaded, debugfs and an edu device.
  */
@@ -177,9 +177,9 @@ FIXTURE_SETUP(emu_record)
 		TH_LOG("open %s: %s", VFIO_RANGE_TEST_DEV, strerror(errno));
 	__emu_create(_metadata, self->test_fd, &self->e);
 	self->container_fd = self->e.container_fd;
-	self->buf = test_mmap(EMU_SIZE, PROT_READ | PROT_WRITE);
+	self->buf = test_mmap(2 * EMU_SIZE, PROT_READ | PROT_WRITE);
 	ASSERT_NE(NULL, self->buf);
-	for (i = 0; i < EMU_SIZE; i++)
+	for (i = 0; i < 2 * EMU_SIZE; i++)
 		self->buf[i] = (char)(i * 7 + i / SZ_4K);
 }
 
@@ -188,7 +188,7 @@ FIXTURE_TEARDOWN(emu_record)
 	vfio_close(&self->edu_fd);
 	emu_destroy(&self->e);
 	if (self->buf)
-		munmap(self->buf, EMU_SIZE);
+		munmap(self->buf, 2 * EMU_SIZE);
 	if (self->test_fd >= 0)
 		close(self->test_fd);
 }
@@ -215,11 +215,11 @@ FIXTURE_TEARDOWN(emu_record)
 					1));				\
 	} while (0)
 
-TEST_F(emu_record, record_then_domain_then_kept_domain)
+TEST_F(emu_record, record_kept_then_kept_domain)
 {
 	int fd = self->container_fd, edu_group;
 	__u64 iova = IOVA_EMU + 37 * SZ_4K + 100;
-	long long rec0, pinned0;
+	long long rec0, rec1, pinned0;
 
 	SETUP_SKIPPED();
 	rec0 = counter(_metadata, "record_bytes");
@@ -230,26 +230,32 @@ TEST_F(emu_record, record_then_domain_then_kept_domain)
 	ASSERT_EMU_READS(iova);
 	ASSERT_EMU_PINS(IOVA_EMU + SZ_1M);
 
-	/* An IOMMU group joins: its domain holds the PFNs, the record goes. */
+	/* An IOMMU group joins: the record stays, the second half has none. */
+	rec1 = counter(_metadata, "record_bytes");
 	edu_group = first_edu_group(_metadata);
 	self->edu_fd = vfio_group_open(edu_group);
 	ASSERT_LE(0, self->edu_fd);
 	ASSERT_EQ(0, ioctl(self->edu_fd, VFIO_GROUP_SET_CONTAINER, &fd))
 		TH_LOG("VFIO_GROUP_SET_CONTAINER: %s", strerror(errno));
-	EXPECT_EQ(rec0, counter(_metadata, "record_bytes"));
+	EXPECT_EQ(rec1, counter(_metadata, "record_bytes"));
+	test_range_map(self->buf + EMU_SIZE, IOVA_EMU + EMU_SIZE,
+		       IOVA_EMU + 2 * EMU_SIZE - 1);
+	EXPECT_EQ(rec1, counter(_metadata, "record_bytes"));
 	ASSERT_EMU_READS(iova);
-	ASSERT_EMU_READS(IOVA_EMU + EMU_SIZE - 64);
-	ASSERT_EMU_PINS(IOVA_EMU + 2 * SZ_1M);
+	ASSERT_EMU_READS(iova + EMU_SIZE);
+	ASSERT_EMU_PINS(IOVA_EMU + EMU_SIZE + SZ_1M);
 
-	/* It leaves: the domain stays, detached, as the only record. */
+	/* It leaves: its domain stays, detached, as the second half's record. */
 	ASSERT_EQ(0, ioctl(self->edu_fd, VFIO_GROUP_UNSET_CONTAINER));
 	vfio_close(&self->edu_fd);
-	EXPECT_EQ(rec0, counter(_metadata, "record_bytes"));
+	EXPECT_EQ(rec1, counter(_metadata, "record_bytes"));
 	ASSERT_EMU_READS(iova);
-	ASSERT_EMU_READS(IOVA_EMU);
-	ASSERT_EMU_PINS(IOVA_EMU + 3 * SZ_1M);
+	ASSERT_EMU_READS(iova + EMU_SIZE);
+	ASSERT_EMU_READS(IOVA_EMU + 2 * EMU_SIZE - 64);
+	ASSERT_EMU_PINS(IOVA_EMU + EMU_SIZE + 3 * SZ_1M);
 
-	test_range_unmap(IOVA_EMU, IOVA_EMU + EMU_SIZE - 1, EMU_SIZE);
+	test_range_unmap(IOVA_EMU, IOVA_EMU + 2 * EMU_SIZE - 1,
+			 2 * EMU_SIZE);
 	EXPECT_EQ(pinned0, counter(_metadata, "pinned_pages"));
 	EXPECT_EQ(rec0, counter(_metadata, "record_bytes"));
 	EXPECT_ERRNO(EINVAL, _emu_rw(self->test_fd, self->e.id, iova,
