@@ -151,6 +151,33 @@ static void vrange_domain_free(struct vrange_domain *dom)
 	kfree(dom);
 }
 
+/**
+ * vrange_domains_prune() - free the domains no group uses any more
+ * @iommu: the container, locked
+ *
+ * A domain without groups is freed, unless it is the last one and RAM
+ * mappings without a page record remain: their PFNs are only in the
+ * domains, so the last one stays, detached, until those mappings are gone
+ * or the container is released. The pages stay pinned for the other
+ * domains.
+ */
+void vrange_domains_prune(struct vrange_iommu *iommu)
+{
+	struct vrange_domain *dom, *next;
+
+	lockdep_assert_held(&iommu->lock);
+	list_for_each_entry_safe(dom, next, &iommu->domains, node) {
+		if (dom->nr_groups ||
+		    (iommu->nr_unrecorded && list_is_singular(&iommu->domains)))
+			continue;
+		mutex_lock(&iommu->revoke_lock);
+		list_del(&dom->node);
+		mutex_unlock(&iommu->revoke_lock);
+		vrange_domain_free(dom);
+		vrange_update_pgsizes(iommu);
+	}
+}
+
 static int vrange_first_dev(struct device *dev, void *data)
 {
 	*(struct device **)data = dev;
@@ -275,6 +302,8 @@ static int vrange_attach_iommu_group(struct vrange_iommu *iommu,
 	dom->nr_groups++;
 	grp->domain = dom;
 	vrange_iova_space_set(iommu, ranges, nr_ranges);
+	/* A domain kept for its PFNs is not needed once another holds them. */
+	vrange_domains_prune(iommu);
 	return 0;
 
 err_ranges:
@@ -367,17 +396,9 @@ void vrange_detach_group(void *iommu_data, struct iommu_group *group)
 	dom = grp->domain;
 	if (dom) {
 		iommu_detach_group(dom->domain, group);
-		/*
-		 * No device reaches the domain any more; freeing it frees its
-		 * page tables. The pages stay pinned for the other domains.
-		 */
-		if (!--dom->nr_groups) {
-			mutex_lock(&iommu->revoke_lock);
-			list_del(&dom->node);
-			mutex_unlock(&iommu->revoke_lock);
-			vrange_domain_free(dom);
-			vrange_update_pgsizes(iommu);
-		}
+		/* No device reaches it any more: freed unless it is needed. */
+		dom->nr_groups--;
+		vrange_domains_prune(iommu);
 		vrange_iova_space_refresh(iommu);
 	}
 	kfree(grp);
@@ -403,6 +424,12 @@ void vrange_release(void *iommu_data)
 		vrange_detach_group(iommu, grp->group);
 
 	vrange_unmap_all(iommu);
+	/* The last mapping took any domain kept for its PFNs with it. */
+	mutex_lock(&iommu->lock);
+	WARN_ON_ONCE(iommu->nr_unrecorded);
+	iommu->nr_unrecorded = 0;
+	vrange_domains_prune(iommu);
+	mutex_unlock(&iommu->lock);
 	/* No BAR is watched any more: the last reports of revocations. */
 	flush_work(&iommu->revoke_work);
 	vrange_clients_release(iommu);

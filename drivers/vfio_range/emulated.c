@@ -91,8 +91,11 @@ static int vrange_pin_one(struct vrange_iommu *iommu, struct vrange_group *grp,
 		pin = kzalloc(sizeof(*pin), GFP_KERNEL_ACCOUNT);
 		if (!pin)
 			return -ENOMEM;
-		pin->page = map->pages[(iova - vrange_mapping_start(map)) >>
-				       PAGE_SHIFT];
+		pin->page = vrange_ram_page(iommu, map, iova);
+		if (!pin->page) {
+			kfree(pin);
+			return -EFAULT;
+		}
 		rc = xa_err(xa_store(&iommu->pins, iova >> PAGE_SHIFT, pin,
 				     GFP_KERNEL_ACCOUNT));
 		if (rc) {
@@ -212,8 +215,11 @@ int vrange_dma_rw(void *iommu_data, dma_addr_t user_iova, void *data,
 			rc = -EPERM;
 			break;
 		}
-		page = map->pages[(iova - vrange_mapping_start(map)) >>
-				  PAGE_SHIFT];
+		page = vrange_ram_page(iommu, map, iova);
+		if (!page) {
+			rc = -EFAULT;
+			break;
+		}
 		kaddr = kmap_local_page(page);
 		if (write)
 			memcpy(kaddr + offset, data, chunk);

@@ -24,7 +24,11 @@
 #include <vfio_range/compat.h>
 #include <vfio_range/core.h>
 #include <vfio_range/range.h>
+#include <vfio_range/runs.h>
 #include <vfio_range/trace.h>
+
+/* Pages read back between reschedule points. */
+#define VRANGE_READBACK_STEP	512
 
 static struct vrange_mapping *to_mapping(struct interval_tree_node *node)
 {
@@ -94,34 +98,118 @@ static void vrange_iommu_unmap(struct vrange_mapping *map,
 	vrange_unmap_check(map, iova, size, iommu_unmap(domain, iova, size));
 }
 
-/*
- * The physically contiguous runs of what @map maps, in IOVA order: for a
- * BAR as looked up, for RAM found in the pinned pages. @cursor starts at
- * 0; returns false after the last run.
- */
-static bool vrange_mapping_next_run(const struct vrange_mapping *map,
-				    unsigned long *cursor, unsigned long *pfn,
-				    unsigned long *npages)
+/* The domain RAM mappings without a record are read back from. */
+static struct iommu_domain *vrange_readback_domain(struct vrange_iommu *iommu)
 {
-	unsigned long i = *cursor;
+	struct vrange_domain *dom;
+
+	dom = list_first_entry_or_null(&iommu->domains, struct vrange_domain,
+				       node);
+	return dom ? dom->domain : NULL;
+}
+
+/* Reads back the run of @map at page @off from @domain; lock held. */
+static bool vrange_readback_run(struct iommu_domain *domain,
+				const struct vrange_mapping *map,
+				unsigned long off, unsigned long *pfn,
+				unsigned long *npages)
+{
+	u64 iova = vrange_mapping_start(map) + ((u64)off << PAGE_SHIFT);
+	phys_addr_t phys = iommu_iova_to_phys(domain, iova);
+	unsigned long n = 1;
+
+	/* Only a driver bug loses a translation: leak rather than guess. */
+	if (WARN_ON_ONCE(!phys))
+		return false;
+	while (off + n < map->npages &&
+	       iommu_iova_to_phys(domain, iova + ((u64)n << PAGE_SHIFT)) ==
+	       phys + ((u64)n << PAGE_SHIFT)) {
+		n++;
+		if (!(n % VRANGE_READBACK_STEP))
+			cond_resched();
+	}
+	*pfn = PHYS_PFN(phys);
+	*npages = n;
+	return true;
+}
+
+/**
+ * vrange_mapping_next_run() - the next physically contiguous run of what
+ *	a mapping maps
+ * @iommu: the container, its lock held (or op_lock, for a mapping not in
+ *	the tree yet, which has its record)
+ * @map: the mapping
+ * @it: the walk, zeroed to start at @map's first page; or, for RAM without
+ *	a record, with @it->off set to start there
+ * @pfn: output: first PFN of the run
+ * @npages: output: its pages
+ *
+ * In IOVA order: for a BAR as looked up; for RAM from its record if it has
+ * one, else read back from the container's first IOMMU domain, which holds
+ * it like every domain does (as type1 does at unmap). This is the one
+ * place that knows where a mapping's PFNs are.
+ *
+ * Return: false after the last run.
+ */
+bool vrange_mapping_next_run(struct vrange_iommu *iommu,
+			     struct vrange_mapping *map,
+			     struct vrange_run_iter *it, unsigned long *pfn,
+			     unsigned long *npages)
+{
+	struct iommu_domain *domain;
+	struct vrange_run run;
 
 	if (map->backing == VRANGE_MMIO) {
-		if (i >= map->nr_runs)
+		if (it->idx >= map->nr_runs)
 			return false;
-		*pfn = map->runs[i].pfn;
-		*npages = map->runs[i].npages;
-		*cursor = i + 1;
+		*pfn = map->runs[it->idx].pfn;
+		*npages = map->runs[it->idx].npages;
+		it->idx++;
 		return true;
 	}
-	if (i >= map->npages)
+	if (it->off >= map->npages)
 		return false;
-	*pfn = page_to_pfn(map->pages[i]);
-	*npages = 1;
-	while (i + *npages < map->npages &&
-	       page_to_pfn(map->pages[i + *npages]) == *pfn + *npages)
-		(*npages)++;
-	*cursor = i + *npages;
+	if (map->record.npages) {
+		if (!vrange_runs_next(&map->record, &it->pos, &run))
+			return false;
+		*pfn = run.pfn;
+		*npages = run.npages;
+	} else {
+		lockdep_assert_held(&iommu->lock);
+		domain = vrange_readback_domain(iommu);
+		if (WARN_ON_ONCE(!domain) ||
+		    !vrange_readback_run(domain, map, it->off, pfn, npages))
+			return false;
+	}
+	it->off += *npages;
 	return true;
+}
+
+/**
+ * vrange_ram_page() - the page a RAM mapping maps at an IOVA
+ * @iommu: the container, locked
+ * @map: a RAM mapping in the tree
+ * @iova: an IOVA it maps
+ *
+ * Return: the page (pinned by the mapping), or NULL if none is found.
+ */
+struct page *vrange_ram_page(struct vrange_iommu *iommu,
+			     struct vrange_mapping *map, u64 iova)
+{
+	unsigned long pgoff = (iova - vrange_mapping_start(map)) >> PAGE_SHIFT;
+	struct iommu_domain *domain;
+	unsigned long pfn;
+	phys_addr_t phys;
+
+	lockdep_assert_held(&iommu->lock);
+	if (map->record.npages)
+		return vrange_runs_pfn_at(&map->record, pgoff, &pfn) ?
+		       pfn_to_page(pfn) : NULL;
+	domain = vrange_readback_domain(iommu);
+	if (WARN_ON_ONCE(!domain))
+		return NULL;
+	phys = iommu_iova_to_phys(domain, iova & PAGE_MASK);
+	return phys ? pfn_to_page(PHYS_PFN(phys)) : NULL;
 }
 
 /*
@@ -135,12 +223,13 @@ static int vrange_domain_map(struct vrange_domain *dom,
 	int prot = map->iommu_prot |
 		   (map->backing == VRANGE_MMIO ? IOMMU_MMIO : IOMMU_CACHE);
 	u64 start = vrange_mapping_start(map), iova = start;
-	unsigned long cursor = 0, pfn, npages;
+	struct vrange_run_iter it = {};
+	unsigned long pfn, npages;
 	int rc;
 
 	if (!vrange_mapping_in_domains(map))
 		return 0;
-	while (vrange_mapping_next_run(map, &cursor, &pfn, &npages)) {
+	while (vrange_mapping_next_run(map->iommu, map, &it, &pfn, &npages)) {
 		size_t size = npages << PAGE_SHIFT;
 
 		vrange_stat_add(map->iommu, VRANGE_STAT_IOMMU_MAP_CALLS, 1);
@@ -203,14 +292,42 @@ static void vrange_mapping_free(struct vrange_mapping *map)
 	kfree(map);
 }
 
-static void vrange_mapping_free_list(struct list_head *dead)
+/*
+ * Unpins the runs an unmap read back for @map, the next ones of @unpin
+ * from @pos (runs never straddle two mappings), unless @map is stuck.
+ */
+static void vrange_unpin_gathered(struct vrange_mapping *map,
+				  struct vrange_runs *unpin,
+				  struct vrange_runs_pos *pos)
+{
+	unsigned long left = map->gathered;
+	struct vrange_run run;
+
+	while (left && vrange_runs_next(unpin, pos, &run)) {
+		left -= run.npages;
+		if (!map->stuck)
+			vrange_pages_unpin_run(map, run.pfn, run.npages);
+		cond_resched();
+	}
+	map->gathered = 0;
+}
+
+/*
+ * Frees the mappings an unmap removed, in the order it read their runs
+ * back into @unpin, and then @unpin.
+ */
+static void vrange_mapping_free_list(struct list_head *dead,
+				     struct vrange_runs *unpin)
 {
 	struct vrange_mapping *map, *next;
+	struct vrange_runs_pos pos = {};
 
 	list_for_each_entry_safe(map, next, dead, free_node) {
+		vrange_unpin_gathered(map, unpin, &pos);
 		vrange_mapping_free(map);
 		cond_resched();
 	}
+	vrange_runs_free(unpin);
 }
 
 /*
@@ -282,6 +399,7 @@ static struct vrange_mapping *vrange_mapping_alloc(struct vrange_iommu *iommu,
 	map->iommu = iommu;
 	map->backing = vrange_vaddr_is_mmio(req->vaddr) ? VRANGE_MMIO :
 							  VRANGE_RAM;
+	vrange_runs_init(&map->record);
 	return map;
 }
 
@@ -343,6 +461,11 @@ static int vrange_mapping_install(struct vrange_iommu *iommu,
 		rc = vrange_domains_map(iommu, map, GFP_KERNEL_ACCOUNT);
 	if (rc)
 		return rc;
+	/* The domains hold the PFNs now: no per-page state stays. */
+	if (map->backing == VRANGE_RAM && !list_empty(&iommu->domains)) {
+		vrange_pages_drop_record(map);
+		iommu->nr_unrecorded++;
+	}
 	interval_tree_insert(&map->node, &iommu->mappings);
 	iommu->nr_mappings++;
 	vrange_stat_add(iommu, VRANGE_STAT_MAPS, 1);
@@ -472,20 +595,132 @@ int vrange_map(struct vrange_iommu *iommu, struct vrange_map_req *req)
 	return rc;
 }
 
+/* True if @map's PFNs are only in the IOMMU domains. */
+static bool vrange_mapping_unrecorded(const struct vrange_mapping *map)
+{
+	return map->backing == VRANGE_RAM && map->length &&
+	       !map->record.npages;
+}
+
+/*
+ * Unmaps @map from page @off on from every domain and unpins it, a few
+ * runs at a time with a flush each: how an unmap goes on once the list of
+ * runs to unpin after its one flush cannot grow. Never fails; a mapping an
+ * IOMMU driver does not fully unmap is left stuck.
+ */
+static void vrange_drain_runs(struct vrange_iommu *iommu,
+			      struct vrange_mapping *map, unsigned long off,
+			      struct vrange_unmap_trace *ut)
+{
+	struct vrange_run_iter it = { .off = off };
+	struct vrange_run runs[8];
+	struct vrange_domain *dom;
+	unsigned int nr, i;
+	size_t size;
+	u64 iova;
+
+	while (!map->stuck && it.off < map->npages) {
+		iova = vrange_mapping_start(map) + ((u64)it.off << PAGE_SHIFT);
+		/* Read back before the first domain forgets the PFNs. */
+		for (nr = 0, size = 0; nr < ARRAY_SIZE(runs); nr++) {
+			if (!vrange_mapping_next_run(iommu, map, &it,
+						     &runs[nr].pfn,
+						     &runs[nr].npages))
+				break;
+			size += runs[nr].npages << PAGE_SHIFT;
+		}
+		if (!nr) {
+			/* A lost translation (warned): leak the rest. */
+			map->stuck = true;
+			break;
+		}
+		list_for_each_entry(dom, &iommu->domains, node) {
+			vrange_stat_add(iommu, VRANGE_STAT_IOTLB_SYNCS, 1);
+			ut->iotlb_syncs++;
+			vrange_iommu_unmap(map, dom->domain, iova, size);
+		}
+		if (map->stuck)
+			break;
+		for (i = 0; i < nr; i++)
+			vrange_pages_unpin_run(map, runs[i].pfn,
+					       runs[i].npages);
+		cond_resched();
+	}
+}
+
+/*
+ * Reads back the runs of @map into @unpin; &vrange_mapping.gathered counts
+ * their pages. Returns false if @unpin could not grow.
+ */
+static bool vrange_gather_runs(struct vrange_iommu *iommu,
+			       struct vrange_mapping *map,
+			       struct vrange_runs *unpin)
+{
+	struct vrange_run_iter it = {};
+	unsigned long pfn, npages;
+
+	map->gathered = 0;
+	vrange_runs_seal(unpin);
+	while (vrange_mapping_next_run(iommu, map, &it, &pfn, &npages)) {
+		if (vrange_runs_add(unpin, pfn, npages,
+				    GFP_KERNEL_ACCOUNT | __GFP_NOWARN))
+			return false;
+		map->gathered += npages;
+		cond_resched();
+	}
+	/* A lost translation (warned): leak the pages, as if stuck. */
+	if (map->gathered < map->npages)
+		map->stuck = true;
+	return true;
+}
+
+/*
+ * What the one-flush pass of an unmap takes out of the domains for @map:
+ * all of it, except for RAM whose tail was drained already.
+ */
+static size_t vrange_unmap_size(const struct vrange_mapping *map)
+{
+	if (!vrange_mapping_in_domains(map))
+		return 0;
+	if (!vrange_mapping_unrecorded(map) || map->stuck ||
+	    map->gathered == map->npages)
+		return vrange_mapping_length(map);
+	return (size_t)map->gathered << PAGE_SHIFT;
+}
+
 /*
  * Unmaps every mapping whose extent lies in [start, last] from all domains
  * with one IOTLB flush per domain (as far as the IOMMU driver can gather)
  * and moves them to @dead, to be released once no lock is held: pages go
  * only after the flush, so no stale IOTLB entry can reach a freed page.
+ * The PFNs of RAM mappings without a record are read back into @unpin
+ * first, while the domains still hold them. If @unpin cannot grow, the
+ * rest is unmapped, flushed and unpinned a few runs at a time instead.
  */
 static void vrange_remove_range(struct vrange_iommu *iommu, u64 start,
 				u64 last, struct list_head *dead,
+				struct vrange_runs *unpin,
 				struct vrange_unmap_trace *ut)
 {
 	struct vrange_mapping *map, *next;
 	struct vrange_domain *dom;
+	bool short_of_memory = false;
 
 	lockdep_assert_held(&iommu->lock);
+
+	/* This allocates, so it runs before revoke_lock is taken. */
+	vrange_for_each_mapping(map, iommu, start, last) {
+		if (!vrange_mapping_unrecorded(map))
+			continue;
+		if (!short_of_memory &&
+		    vrange_gather_runs(iommu, map, unpin))
+			continue;
+		if (!short_of_memory)
+			short_of_memory = true;
+		else
+			map->gathered = 0;
+		vrange_drain_runs(iommu, map, map->gathered, ut);
+	}
 
 	/* BAR mappings in the range leave the domains only once. */
 	mutex_lock(&iommu->revoke_lock);
@@ -495,9 +730,9 @@ static void vrange_remove_range(struct vrange_iommu *iommu, u64 start,
 		iommu_iotlb_gather_init(&gather);
 		vrange_for_each_mapping(map, iommu, start, last) {
 			u64 iova = vrange_mapping_start(map);
-			size_t size = vrange_mapping_length(map);
+			size_t size = vrange_unmap_size(map);
 
-			if (!vrange_mapping_in_domains(map))
+			if (!size)
 				continue;
 			vrange_unmap_check(map, iova, size,
 					   iommu_unmap_fast(dom->domain, iova,
@@ -513,6 +748,8 @@ static void vrange_remove_range(struct vrange_iommu *iommu, u64 start,
 		next = vrange_mapping_next(map, start, last);
 		interval_tree_remove(&map->node, &iommu->mappings);
 		iommu->nr_mappings--;
+		if (vrange_mapping_unrecorded(map))
+			iommu->nr_unrecorded--;
 		if (map->vaddr_invalid)
 			iommu->nr_vaddr_invalid--;
 		vrange_stat_add(iommu, VRANGE_STAT_UNMAPS, 1);
@@ -523,6 +760,8 @@ static void vrange_remove_range(struct vrange_iommu *iommu, u64 start,
 		list_add_tail(&map->free_node, dead);
 	}
 	mutex_unlock(&iommu->revoke_lock);
+	/* A domain kept only for the PFNs of these may go now. */
+	vrange_domains_prune(iommu);
 }
 
 /*
@@ -685,6 +924,7 @@ static int __vrange_unmap(struct vrange_iommu *iommu, u64 start, u64 last,
 			  struct vrange_unmap_trace *ut)
 {
 	bool force = mode == VRANGE_UNMAP_RELEASE;
+	struct vrange_runs unpin;
 	LIST_HEAD(dead);
 	u64 seq;
 	int rc = 0;
@@ -692,6 +932,7 @@ static int __vrange_unmap(struct vrange_iommu *iommu, u64 start, u64 last,
 	if (start > last)
 		return -EINVAL;
 
+	vrange_runs_init(&unpin);
 	mutex_lock(&iommu->op_lock);
 	ut->wait_ns = vrange_trace_since(ut->t0);
 	mutex_lock(&iommu->lock);
@@ -731,10 +972,10 @@ static int __vrange_unmap(struct vrange_iommu *iommu, u64 start, u64 last,
 	mutex_lock(&iommu->lock);
 	/* Pins left now are stale ones of devices gone at release. */
 	vrange_pins_drop_range(iommu, start, last);
-	vrange_remove_range(iommu, start, last, &dead, ut);
+	vrange_remove_range(iommu, start, last, &dead, &unpin, ut);
 out_unlock:
 	mutex_unlock(&iommu->lock);
-	vrange_mapping_free_list(&dead);
+	vrange_mapping_free_list(&dead, &unpin);
 	mutex_unlock(&iommu->op_lock);
 	return rc;
 }
@@ -854,6 +1095,9 @@ static int vrange_domain_replay(struct vrange_iommu *iommu,
  * notifier revokes meanwhile is taken out of the listed domains only, so
  * under revoke_lock, which also covers adding @dom to the list, it is
  * taken out of @dom too before @dom becomes visible.
+ *
+ * Mappings made while the container had no domain keep their page
+ * records, so this domain can still go with its last group.
  *
  * Return: 0, or a negative errno with nothing left mapped in @dom.
  */

@@ -25,6 +25,7 @@
 #include <linux/uaccess.h>
 
 #include <vfio_range/core.h>
+#include <vfio_range/runs.h>
 
 /* Pages pinned per GUP call: bounds the time between cond_resched(). */
 #define VRANGE_PIN_BATCH	512
@@ -70,17 +71,96 @@ static void vrange_mm_uncharge(struct mm_struct *mm, unsigned long npages)
 	mmput(mm);
 }
 
-static void vrange_pages_free_array(struct vrange_mapping *map)
+/* Frees @map's record, if any, and takes its bytes off the counter. */
+static void vrange_pages_free_record(struct vrange_mapping *map)
 {
-	if (map->pages != &map->single_page)
-		kvfree(map->pages);
-	map->pages = NULL;
+	vrange_stat_add(map->iommu, VRANGE_STAT_RECORD_BYTES,
+			-(s64)map->record.bytes);
+	vrange_runs_free(&map->record);
+}
+
+/* Unpins what @map's record lists and frees the record. */
+static void vrange_pages_unpin_record(struct vrange_mapping *map)
+{
+	struct vrange_runs_pos pos = {};
+	struct vrange_run run;
+
+	/* The stat counted only what pinning finished; see the callers. */
+	while (vrange_runs_next(&map->record, &pos, &run)) {
+		unpin_user_page_range_dirty_lock(pfn_to_page(run.pfn),
+						 run.npages,
+						 map->iommu_prot & IOMMU_WRITE);
+		cond_resched();
+	}
+	vrange_pages_free_record(map);
+}
+
+/*
+ * Pins [vaddr, + npages) of @map into its record, in batches of
+ * VRANGE_PIN_BATCH pages, contiguous ones merged into runs. On error
+ * nothing stays pinned and the record is empty.
+ */
+static int vrange_pages_pin_runs(struct vrange_mapping *map,
+				 unsigned int gup_flags)
+{
+	struct page *small[16], **batch = small;
+	unsigned long done = 0, pfn;
+	int rc = 0, got, i, n;
+
+	/* The most common mapping, one page, allocates nothing here. */
+	if (map->npages > ARRAY_SIZE(small)) {
+		batch = kmalloc_array(VRANGE_PIN_BATCH, sizeof(*batch),
+				      GFP_KERNEL_ACCOUNT);
+		if (!batch)
+			return -ENOMEM;
+	}
+	while (done < map->npages) {
+		got = min_t(unsigned long, map->npages - done,
+			    batch == small ? ARRAY_SIZE(small) :
+					     VRANGE_PIN_BATCH);
+		got = pin_user_pages_fast(map->vaddr + (done << PAGE_SHIFT),
+					  got, gup_flags, batch);
+		if (got <= 0) {
+			rc = got ?: -EFAULT;
+			break;
+		}
+		/* One call per contiguous stretch of the batch. */
+		for (i = 0; i < got; i += n) {
+			pfn = page_to_pfn(batch[i]);
+			for (n = 1; i + n < got; n++)
+				if (page_to_pfn(batch[i + n]) != pfn + n)
+					break;
+			rc = vrange_runs_add(&map->record, pfn, n,
+					     GFP_KERNEL_ACCOUNT);
+			if (rc)
+				break;
+		}
+		if (rc) {
+			/* Pages from batch[i] on are not in the record. */
+			unpin_user_pages(batch + i, got - i);
+			break;
+		}
+		done += got;
+		cond_resched();
+	}
+	if (batch != small)
+		kfree(batch);
+	vrange_stat_add(map->iommu, VRANGE_STAT_RECORD_BYTES,
+			map->record.bytes);
+	if (rc)
+		vrange_pages_unpin_record(map);
+	return rc;
 }
 
 /**
  * vrange_pages_pin() - pin the user memory behind a new mapping
  * @map: mapping with @vaddr, @npages and @iommu_prot set, in the current
- *	process; @pages, @mm and @user are filled in
+ *	process; @record, @mm and @user are filled in
+ *
+ * The record lists the pinned pages as physically contiguous runs, so a
+ * large folio or a huge page is one run the IOMMU can map with its large
+ * pages. It is dropped once the mapping is in an IOMMU domain, which then
+ * holds the PFNs (vrange_mapping_install()).
  *
  * Return: 0, or -ENOMEM (allocation, or RLIMIT_MEMLOCK of the user or of
  * the process), -EFAULT (memory that cannot be pinned or not writable for
@@ -90,7 +170,6 @@ int vrange_pages_pin(struct vrange_mapping *map)
 {
 	unsigned int gup_flags = FOLL_LONGTERM;
 	struct user_struct *user;
-	unsigned long done = 0;
 	int rc;
 
 	if (map->iommu_prot & IOMMU_WRITE)
@@ -109,30 +188,9 @@ int vrange_pages_pin(struct vrange_mapping *map)
 	rc = account_locked_vm(current->mm, map->npages, true);
 	if (rc)
 		goto err_user;
-
-	if (map->npages == 1)
-		map->pages = &map->single_page;
-	else
-		map->pages = kvmalloc_array(map->npages, sizeof(*map->pages),
-					    GFP_KERNEL_ACCOUNT | __GFP_NOWARN);
-	if (!map->pages) {
-		rc = -ENOMEM;
+	rc = vrange_pages_pin_runs(map, gup_flags);
+	if (rc)
 		goto err_mm;
-	}
-
-	while (done < map->npages) {
-		int batch = min_t(unsigned long, map->npages - done,
-				  VRANGE_PIN_BATCH);
-
-		rc = pin_user_pages_fast(map->vaddr + (done << PAGE_SHIFT),
-					 batch, gup_flags, map->pages + done);
-		if (rc <= 0) {
-			rc = rc ?: -EFAULT;
-			goto err_unpin;
-		}
-		done += rc;
-		cond_resched();
-	}
 
 	mmgrab(current->mm);
 	map->mm = current->mm;
@@ -140,9 +198,6 @@ int vrange_pages_pin(struct vrange_mapping *map)
 	vrange_stat_add(map->iommu, VRANGE_STAT_PINNED_PAGES, map->npages);
 	return 0;
 
-err_unpin:
-	unpin_user_pages(map->pages, done);
-	vrange_pages_free_array(map);
 err_mm:
 	account_locked_vm(current->mm, map->npages, false);
 err_user:
@@ -151,31 +206,52 @@ err_user:
 }
 
 /**
+ * vrange_pages_unpin_run() - unpin one physically contiguous run of a
+ *	mapping
+ * @map: the mapping; the run must no longer be reachable through any IOMMU
+ * @pfn: first PFN of the run
+ * @npages: pages in the run
+ *
+ * Unpins folio by folio, dirtying the pages a device could have written.
+ */
+void vrange_pages_unpin_run(struct vrange_mapping *map, unsigned long pfn,
+			    unsigned long npages)
+{
+	unpin_user_page_range_dirty_lock(pfn_to_page(pfn), npages,
+					 map->iommu_prot & IOMMU_WRITE);
+	vrange_stat_add(map->iommu, VRANGE_STAT_PINNED_PAGES, -(s64)npages);
+}
+
+/**
  * vrange_pages_unpin() - release what vrange_pages_pin() took
  * @map: the mapping; it must no longer be reachable through any IOMMU
  *
- * Dirties the pages a device could have written before unpinning them.
+ * Unpins the pages of @map's record, if it has one; a mapping without
+ * one had its pages unpinned run by run as they were read back from the
+ * IOMMU (vrange_pages_unpin_run()). Then uncharges all of them.
  */
 void vrange_pages_unpin(struct vrange_mapping *map)
 {
-	bool dirty = map->iommu_prot & IOMMU_WRITE;
-	unsigned long done;
-
-	for (done = 0; done < map->npages; done += VRANGE_PIN_BATCH) {
-		unsigned long batch = min_t(unsigned long, VRANGE_PIN_BATCH,
-					    map->npages - done);
-
-		unpin_user_pages_dirty_lock(map->pages + done, batch, dirty);
-		cond_resched();
+	if (map->record.npages) {
+		vrange_stat_add(map->iommu, VRANGE_STAT_PINNED_PAGES,
+				-(s64)map->record.npages);
+		vrange_pages_unpin_record(map);
 	}
-	vrange_pages_free_array(map);
-	vrange_stat_add(map->iommu, VRANGE_STAT_PINNED_PAGES,
-			-(s64)map->npages);
 	vrange_user_uncharge(map->user, map->npages);
 	map->user = NULL;
 	vrange_mm_uncharge(map->mm, map->npages);
 	mmdrop(map->mm);
 	map->mm = NULL;
+}
+
+/**
+ * vrange_pages_drop_record() - forget the record of a mapping the IOMMU
+ *	domains now hold
+ * @map: a pinned mapping in every domain of its container
+ */
+void vrange_pages_drop_record(struct vrange_mapping *map)
+{
+	vrange_pages_free_record(map);
 }
 
 /**
@@ -188,17 +264,22 @@ void vrange_pages_unpin(struct vrange_mapping *map)
  */
 void vrange_pages_abandon(struct vrange_mapping *map)
 {
-	vrange_pages_free_array(map);
+	vrange_pages_free_record(map);
 	mmdrop(map->mm);
 	map->mm = NULL;
 }
 
-/* Pins [vaddr, + npages) of the current process and checks it is @map's. */
-static int vrange_pages_same(struct vrange_mapping *map, u64 vaddr,
+/*
+ * Pins [vaddr, + npages) of the current process and checks it shows the
+ * pages @map holds, read back under the container's lock batch by batch.
+ */
+static int vrange_pages_same(struct vrange_iommu *iommu,
+			     struct vrange_mapping *map, u64 vaddr,
 			     unsigned int gup_flags)
 {
+	struct vrange_run_iter it = {};
 	struct page *batch[64];
-	unsigned long done = 0;
+	unsigned long done = 0, pfn = 0, left = 0;
 	int rc = 0, got, i;
 
 	while (done < map->npages && !rc) {
@@ -208,9 +289,19 @@ static int vrange_pages_same(struct vrange_mapping *map, u64 vaddr,
 					  gup_flags, batch);
 		if (got <= 0)
 			return got ?: -EFAULT;
-		for (i = 0; i < got; i++)
-			if (batch[i] != map->pages[done + i])
+		mutex_lock(&iommu->lock);
+		for (i = 0; i < got && !rc; i++) {
+			if (!left && !vrange_mapping_next_run(iommu, map, &it,
+							      &pfn, &left)) {
 				rc = -EINVAL;
+				break;
+			}
+			if (page_to_pfn(batch[i]) != pfn)
+				rc = -EINVAL;
+			pfn++;
+			left--;
+		}
+		mutex_unlock(&iommu->lock);
 		unpin_user_pages(batch, got);
 		done += got;
 		cond_resched();
@@ -220,6 +311,7 @@ static int vrange_pages_same(struct vrange_mapping *map, u64 vaddr,
 
 /**
  * vrange_pages_rebind() - move a pinned mapping to a new user address
+ * @iommu: the container; op_lock held, lock not held
  * @map: a RAM mapping whose vaddr was invalidated
  * @vaddr: its new address in the current process
  *
@@ -231,14 +323,15 @@ static int vrange_pages_same(struct vrange_mapping *map, u64 vaddr,
  * Return: 0; -EINVAL if @vaddr shows other pages; -EFAULT if it cannot be
  * pinned; -ENOMEM past the current process's RLIMIT_MEMLOCK.
  */
-int vrange_pages_rebind(struct vrange_mapping *map, u64 vaddr)
+int vrange_pages_rebind(struct vrange_iommu *iommu, struct vrange_mapping *map,
+			u64 vaddr)
 {
 	unsigned int gup_flags = map->iommu_prot & IOMMU_WRITE ? FOLL_WRITE : 0;
 	int rc;
 
 	if (!access_ok(u64_to_user_ptr(vaddr), map->npages << PAGE_SHIFT))
 		return -EFAULT;
-	rc = vrange_pages_same(map, vaddr, gup_flags);
+	rc = vrange_pages_same(iommu, map, vaddr, gup_flags);
 	if (rc)
 		return rc;
 	if (map->mm == current->mm)

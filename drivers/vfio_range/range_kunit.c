@@ -4,7 +4,8 @@
  * against the kernel's own bitops (fls64, __ffs64, min) rather than the
  * userspace stand-ins of the selftests, and of the span lists the usable
  * IOVA space is cut from (span_list.c). Built only for kernels with KUnit
- * (make check-debug). The cases sit at the edges of the 64-bit space.
+ * (make check-debug), and of the PFN run lists of pinned memory (runs.c).
+ * The cases sit at the edges of the 64-bit space.
  */
 #include <kunit/test.h>
 #include <linux/kernel.h>
@@ -12,6 +13,7 @@
 #include <linux/sizes.h>
 
 #include <vfio_range/range.h>
+#include <vfio_range/runs.h>
 #include <vfio_range/span_list.h>
 
 #define BIT63		BIT_ULL(63)
@@ -442,6 +444,104 @@ static void ranges_contain_test(struct kunit *test)
 	KUNIT_EXPECT_FALSE(test, vrange_iova_ranges_contain(r, 0, 0, 0));
 }
 
+/* Contiguous pages merge into one run, others start a run, a seal too. */
+static void runs_merge_test(struct kunit *test)
+{
+	struct vrange_runs_pos pos = {};
+	struct vrange_runs runs;
+	struct vrange_run run;
+	unsigned long pfn;
+
+	vrange_runs_init(&runs);
+	KUNIT_ASSERT_EQ(test, 0, vrange_runs_add(&runs, 10, 1, GFP_KERNEL));
+	KUNIT_ASSERT_EQ(test, 0, vrange_runs_add(&runs, 11, 2, GFP_KERNEL));
+	KUNIT_ASSERT_EQ(test, 0, vrange_runs_add(&runs, 14, 1, GFP_KERNEL));
+	vrange_runs_seal(&runs);
+	KUNIT_ASSERT_EQ(test, 0, vrange_runs_add(&runs, 15, 1, GFP_KERNEL));
+	KUNIT_EXPECT_EQ(test, 5UL, runs.npages);
+
+	KUNIT_ASSERT_TRUE(test, vrange_runs_next(&runs, &pos, &run));
+	KUNIT_EXPECT_EQ(test, 10UL, run.pfn);
+	KUNIT_EXPECT_EQ(test, 3UL, run.npages);
+	KUNIT_ASSERT_TRUE(test, vrange_runs_next(&runs, &pos, &run));
+	KUNIT_EXPECT_EQ(test, 14UL, run.pfn);
+	KUNIT_EXPECT_EQ(test, 1UL, run.npages);
+	/* Sealed: 15 follows 14 but is a run of its own. */
+	KUNIT_ASSERT_TRUE(test, vrange_runs_next(&runs, &pos, &run));
+	KUNIT_EXPECT_EQ(test, 15UL, run.pfn);
+	KUNIT_EXPECT_FALSE(test, vrange_runs_next(&runs, &pos, &run));
+
+	KUNIT_ASSERT_TRUE(test, vrange_runs_pfn_at(&runs, 0, &pfn));
+	KUNIT_EXPECT_EQ(test, 10UL, pfn);
+	KUNIT_ASSERT_TRUE(test, vrange_runs_pfn_at(&runs, 2, &pfn));
+	KUNIT_EXPECT_EQ(test, 12UL, pfn);
+	KUNIT_ASSERT_TRUE(test, vrange_runs_pfn_at(&runs, 3, &pfn));
+	KUNIT_EXPECT_EQ(test, 14UL, pfn);
+	KUNIT_ASSERT_TRUE(test, vrange_runs_pfn_at(&runs, 4, &pfn));
+	KUNIT_EXPECT_EQ(test, 15UL, pfn);
+	KUNIT_EXPECT_FALSE(test, vrange_runs_pfn_at(&runs, 5, &pfn));
+	vrange_runs_free(&runs);
+	KUNIT_EXPECT_EQ(test, 0UL, runs.npages);
+	KUNIT_EXPECT_EQ(test, (size_t)0, runs.bytes);
+}
+
+/* A run never wraps past the last PFN, nor a count past ULONG_MAX. */
+static void runs_edges_test(struct kunit *test)
+{
+	struct vrange_runs_pos pos = {};
+	struct vrange_runs runs;
+	struct vrange_run run;
+
+	vrange_runs_init(&runs);
+	KUNIT_ASSERT_EQ(test, 0, vrange_runs_add(&runs, ULONG_MAX - 1, 2,
+						 GFP_KERNEL));
+	/* ULONG_MAX - 1 + 2 wraps to 0: not a continuation. */
+	KUNIT_ASSERT_EQ(test, 0, vrange_runs_add(&runs, 0, 1, GFP_KERNEL));
+	KUNIT_ASSERT_TRUE(test, vrange_runs_next(&runs, &pos, &run));
+	KUNIT_EXPECT_EQ(test, 2UL, run.npages);
+	KUNIT_ASSERT_TRUE(test, vrange_runs_next(&runs, &pos, &run));
+	KUNIT_EXPECT_EQ(test, 0UL, run.pfn);
+	KUNIT_EXPECT_EQ(test, -EOVERFLOW,
+			vrange_runs_add(&runs, 5, ULONG_MAX, GFP_KERNEL));
+	KUNIT_EXPECT_EQ(test, 3UL, runs.npages);
+	vrange_runs_free(&runs);
+	/* An empty list has no runs and no pages. */
+	pos = (struct vrange_runs_pos){};
+	KUNIT_EXPECT_FALSE(test, vrange_runs_next(&runs, &pos, &run));
+}
+
+/* Chunks grow to a page and no further; lookups cross their edges. */
+static void runs_chunks_test(struct kunit *test)
+{
+	unsigned long i, n = 2 * VRANGE_RUN_CHUNK_MAX + 3, pfn;
+	struct vrange_runs_pos pos = {};
+	struct vrange_run_chunk *chunk;
+	struct vrange_runs runs;
+	struct vrange_run run;
+
+	vrange_runs_init(&runs);
+	for (i = 0; i < n; i++)
+		KUNIT_ASSERT_EQ(test, 0, vrange_runs_add(&runs, 2 * i, 1,
+							 GFP_KERNEL));
+	list_for_each_entry(chunk, &runs.chunks, node)
+		KUNIT_EXPECT_LE(test, struct_size(chunk, runs, chunk->cap),
+				PAGE_SIZE);
+	chunk = list_last_entry(&runs.chunks, struct vrange_run_chunk, node);
+	KUNIT_EXPECT_EQ(test, (unsigned int)VRANGE_RUN_CHUNK_MAX, chunk->cap);
+	for (i = 0; i < n; i++) {
+		KUNIT_ASSERT_TRUE(test, vrange_runs_next(&runs, &pos, &run));
+		KUNIT_EXPECT_EQ(test, 2 * i, run.pfn);
+	}
+	KUNIT_EXPECT_FALSE(test, vrange_runs_next(&runs, &pos, &run));
+	KUNIT_ASSERT_TRUE(test, vrange_runs_pfn_at(&runs, n - 1, &pfn));
+	KUNIT_EXPECT_EQ(test, 2 * (n - 1), pfn);
+	KUNIT_ASSERT_TRUE(test, vrange_runs_pfn_at(&runs,
+						   VRANGE_RUN_CHUNK_MAX, &pfn));
+	KUNIT_EXPECT_EQ(test, 2UL * VRANGE_RUN_CHUNK_MAX, pfn);
+	KUNIT_EXPECT_FALSE(test, vrange_runs_pfn_at(&runs, n, &pfn));
+	vrange_runs_free(&runs);
+}
+
 static struct kunit_case vfio_range_cases[] = {
 	KUNIT_CASE(range_aligned_test),
 	KUNIT_CASE(range_overlap_test),
@@ -455,6 +555,9 @@ static struct kunit_case vfio_range_cases[] = {
 	KUNIT_CASE(span_list_split_test),
 	KUNIT_CASE(span_list_trim_test),
 	KUNIT_CASE(ranges_contain_test),
+	KUNIT_CASE(runs_merge_test),
+	KUNIT_CASE(runs_edges_test),
+	KUNIT_CASE(runs_chunks_test),
 	{}
 };
 

@@ -22,6 +22,7 @@ static const char * const vrange_stat_names[VRANGE_NR_STATS] = {
 	[VRANGE_STAT_UNMAPS] = "unmaps",
 	[VRANGE_STAT_DEVICE_UNMAPS] = "device_unmap_calls",
 	[VRANGE_STAT_REVOCATIONS] = "revocations",
+	[VRANGE_STAT_RECORD_BYTES] = "record_bytes",
 };
 
 /**

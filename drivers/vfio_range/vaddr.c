@@ -157,7 +157,7 @@ int vrange_vaddr_update(struct vrange_iommu *iommu, u64 start, u64 last,
 		if (map->backing == VRANGE_MMIO)
 			rc = vrange_mmio_rebind(iommu, map, map_vaddr);
 		else
-			rc = vrange_pages_rebind(map, map_vaddr);
+			rc = vrange_pages_rebind(iommu, map, map_vaddr);
 		if (rc)
 			goto out;
 	}

@@ -24,6 +24,7 @@
 #include <linux/workqueue.h>
 #include <linux/xarray.h>
 
+#include <vfio_range/runs.h>
 #include <vfio_range/vfio_core.h>
 
 struct dentry;
@@ -52,6 +53,9 @@ struct vfio_range_notifier;
  * @VRANGE_STAT_DEVICE_UNMAPS: dma_unmap calls to emulated devices
  * @VRANGE_STAT_REVOCATIONS: BAR mappings revoked because the user mapping
  *	lost access
+ * @VRANGE_STAT_RECORD_BYTES: bytes of page records (&vrange_mapping.record)
+ *	allocated now: the module's only memory that grows with the pages
+ *	mapped, kept only by mappings of containers without an IOMMU domain
  * @VRANGE_NR_STATS: number of counters
  */
 enum vrange_stat {
@@ -64,6 +68,7 @@ enum vrange_stat {
 	VRANGE_STAT_UNMAPS,
 	VRANGE_STAT_DEVICE_UNMAPS,
 	VRANGE_STAT_REVOCATIONS,
+	VRANGE_STAT_RECORD_BYTES,
 	VRANGE_NR_STATS
 };
 
@@ -124,7 +129,12 @@ struct vrange_log_entry {
  *	with both @op_lock and @lock held, so holding either is enough to
  *	walk it.
  * @nr_mappings: number of nodes in @mappings
- * @domains: list of &struct vrange_domain; changed under @revoke_lock too
+ * @domains: list of &struct vrange_domain; changed under @revoke_lock too.
+ *	The first one is where the PFNs of RAM mappings without a record are
+ *	read back from (every domain holds every mapping).
+ * @nr_unrecorded: RAM mappings in @mappings without a page record (their
+ *	PFNs are only in the domains): while it is not 0, the last domain is
+ *	kept when its last group detaches (container.c)
  * @groups: list of &struct vrange_group, with and without a domain
  * @pgsize_bitmap: IOMMU page sizes every domain supports (PAGE_SIZE, or the
  *	min_pgsize parameter, and up; PAGE_SIZE and up with no domain)
@@ -183,6 +193,7 @@ struct vrange_iommu {
 	struct rb_root_cached mappings;
 	unsigned int nr_mappings;
 	struct list_head domains;
+	unsigned int nr_unrecorded;
 	struct list_head groups;
 	u64 pgsize_bitmap;
 	struct vfio_iova_range *usable;
@@ -226,7 +237,8 @@ struct vrange_iommu {
  * struct vrange_domain - an IOMMU domain shared by one or more groups
  * @node: entry in &vrange_iommu.domains
  * @domain: the IOMMU domain; every mapping of the container is in it
- * @nr_groups: groups attached to @domain
+ * @nr_groups: groups attached to @domain; 0 for the last domain of a
+ *	container kept as the only record of its mappings' PFNs
  * @coherent: the domain enforces cache coherency (IOMMU_CACHE is honoured)
  */
 struct vrange_domain {
@@ -266,7 +278,8 @@ struct vrange_pin {
 
 /**
  * enum vrange_backing - what a mapping points the IOMMU at
- * @VRANGE_RAM: ordinary memory, pinned page by page
+ * @VRANGE_RAM: ordinary memory, pinned and unpinned by physically
+ *	contiguous runs
  * @VRANGE_MMIO: a VM_PFNMAP/VM_IO range (a device BAR): PFNs, neither
  *	pinned nor charged
  */
@@ -300,13 +313,18 @@ struct vrange_pfn_run {
  *	vrange_iommu.op_lock and vrange_iommu.lock
  * @stuck: an IOMMU driver did not remove all of it, so a device may still
  *	reach its pages: they are never unpinned (leaked, not freed)
- * @npages: RAM: number of entries in @pages
- * @pages: RAM: the pinned pages, in IOVA order; @single_page for a
- *	one-page mapping
- * @single_page: RAM: storage for @pages of a one-page mapping, which is
- *	what a vIOMMU maps most: it saves an allocation per map
- * @mm: RAM: the mm whose locked_vm shows @pages (held with mmgrab())
- * @user: RAM: the user charged for @pages against RLIMIT_MEMLOCK (held
+ * @npages: RAM: number of pages pinned
+ * @record: RAM: the pinned PFNs as physically contiguous runs, in IOVA
+ *	order, while no IOMMU domain holds them: from pinning until the
+ *	mapping is in the container's domains, and for good in a container
+ *	that had none then (see vrange_mapping_next_run()). Empty otherwise.
+ *	Changed under vrange_iommu.lock once the mapping is in the tree.
+ * @gathered: RAM without @record, during an unmap under vrange_iommu.lock:
+ *	pages whose runs were read back into the unmap's list before the
+ *	domains were unmapped; the rest (after a failed allocation) was
+ *	unmapped and unpinned piece by piece already
+ * @mm: RAM: the mm whose locked_vm shows the pages (held with mmgrab())
+ * @user: RAM: the user charged for the pages against RLIMIT_MEMLOCK (held
  *	with get_uid()), or NULL if the mapping task had CAP_IPC_LOCK
  * @runs: MMIO: the PFNs in IOVA order, as few runs as they allow;
  *	@single_run for a BAR that is one run, as a BAR mapping usually is
@@ -337,8 +355,8 @@ struct vrange_mapping {
 	bool stuck;
 
 	unsigned long npages;
-	struct page **pages;
-	struct page *single_page;
+	struct vrange_runs record;
+	unsigned long gathered;
 	struct mm_struct *mm;
 	struct user_struct *user;
 
@@ -482,9 +500,13 @@ extern unsigned long vrange_min_iommu_pgsize;
 
 /* pages.c: pinning and locked_vm accounting */
 int vrange_pages_pin(struct vrange_mapping *map);
+void vrange_pages_unpin_run(struct vrange_mapping *map, unsigned long pfn,
+			    unsigned long npages);
 void vrange_pages_unpin(struct vrange_mapping *map);
+void vrange_pages_drop_record(struct vrange_mapping *map);
 void vrange_pages_abandon(struct vrange_mapping *map);
-int vrange_pages_rebind(struct vrange_mapping *map, u64 vaddr);
+int vrange_pages_rebind(struct vrange_iommu *iommu, struct vrange_mapping *map,
+			u64 vaddr);
 
 /* mmio.c: BARs mapped through their user mapping */
 bool vrange_vaddr_is_mmio(u64 vaddr);
@@ -521,6 +543,26 @@ int vrange_unmap_bounds(struct vrange_iommu *iommu, u64 start, u64 *last,
 			enum vrange_unmap_mode mode);
 void vrange_unmap_all(struct vrange_iommu *iommu);
 struct vrange_mapping *vrange_ram_at(struct vrange_iommu *iommu, u64 iova);
+
+/**
+ * struct vrange_run_iter - a walk over the physically contiguous runs of a
+ *	mapping (vrange_mapping_next_run()); zeroed to start
+ * @pos: RAM with a record: the position in it
+ * @off: pages walked
+ * @idx: MMIO: the next entry of &vrange_mapping.runs
+ */
+struct vrange_run_iter {
+	struct vrange_runs_pos pos;
+	unsigned long off;
+	unsigned long idx;
+};
+
+bool vrange_mapping_next_run(struct vrange_iommu *iommu,
+			     struct vrange_mapping *map,
+			     struct vrange_run_iter *it, unsigned long *pfn,
+			     unsigned long *npages);
+struct page *vrange_ram_page(struct vrange_iommu *iommu,
+			     struct vrange_mapping *map, u64 iova);
 void vrange_domain_unmap_one(struct vrange_iommu *iommu,
 			     struct vrange_mapping *map);
 int vrange_domain_add(struct vrange_iommu *iommu, struct vrange_domain *dom);
@@ -556,6 +598,7 @@ int vrange_attach_group(void *iommu_data, struct iommu_group *group,
 			enum vfio_group_type type);
 void vrange_detach_group(void *iommu_data, struct iommu_group *group);
 bool vrange_coherent(struct vrange_iommu *iommu);
+void vrange_domains_prune(struct vrange_iommu *iommu);
 void vrange_iommu_put(struct vrange_iommu *iommu);
 struct vrange_group *vrange_find_group(struct vrange_iommu *iommu,
 				       struct iommu_group *group);
