@@ -1156,6 +1156,14 @@ static void hbar_open(enum backend b)
 			MAP_SHARED | MAP_FIXED, hbar.dev.fd, reg.offset);
 	if (hbar.bar == MAP_FAILED)
 		die("mmap BAR2 of %s: %s", hbar.info.bdf, strerror(errno));
+	/*
+	 * With transparent hugepages in madvise mode (run-bench.sh), 6.12
+	 * calls vfio-pci's huge_fault only for a VMA with VM_HUGEPAGE; 6.1
+	 * has none and maps 4 KiB PTEs whatever the advice.
+	 */
+	if (madvise(hbar.bar, reg.size, MADV_HUGEPAGE))
+		fprintf(stderr, "madvise(MADV_HUGEPAGE) on BAR2: %s\n",
+			strerror(errno));
 	/* Prefault: a touch per 2 MiB (a PUD fault maps 1 GiB at once). */
 	for (off = 0; off < reg.size; off += HUGE_SZ)
 		(void)*(volatile char *)(hbar.bar + off);
