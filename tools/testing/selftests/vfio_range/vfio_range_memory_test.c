@@ -5,9 +5,10 @@
  *  - a RAM mapping in a container with an IOMMU domain keeps no page
  *    record (record_bytes does not move, Slab + VmallocUsed grow by far
  *    less than a pointer per page beyond what type1 costs in the same
- *    IOMMU, whose driver may keep state per map call) and is mapped with one iommu_map() per
- *    physically contiguous run of its pages, as /proc/self/pagemap shows
- *    them, even on deliberately fragmented memory;
+ *    IOMMU, whose driver may keep state per map call) and is mapped with
+ *    one iommu_map() per physically contiguous run of its pages, as
+ *    /proc/self/pagemap shows them, even on deliberately fragmented
+ *    memory;
  *  - a container with only an emulated device keeps a record, which an
  *    emulated device reads through, and keeps it when an IOMMU group
  *    joins; a mapping made then has none, and when that group leaves, its
